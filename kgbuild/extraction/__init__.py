@@ -1,0 +1,1 @@
+"""The relation extractor: data formats, features, the model, training, inference and scoring."""

@@ -1,0 +1,334 @@
+"""The joint entity and relation extractor: its config, forward pass, losses and on-disk format.
+
+One BERT encoder reads a text once (long texts in half-overlapping windows whose states are
+averaged); every word span up to ``max_span_width`` is typed by the entity head, and every
+ordered entity pair is classified by the relation head from pooled entity states (log-sum-exp
+over an entity's mentions, as in ATLOP), an entity-pair attention context over the text and a
+grouped bilinear layer. The relation loss is ATLOP's adaptive-threshold loss: class 0 is a
+learned threshold, a relation holds when its logit beats it, so a pair can hold several.
+
+A model directory holds ``config.json`` (this module's `ExtractorConfig`), ``encoder.safetensors``
+(fp16 weights over the base encoder, word embeddings excluded, or LoRA weights) and
+``heads.safetensors``; `load_model` needs nothing else but the base encoder it names.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F  # noqa: N812
+from torch import Tensor, nn
+
+from kgbuild.errors import ModelLoadError
+from kgbuild.extraction.features import SHAPES, EncodedText, window_starts
+from kgbuild.settings import DEFAULT_BASE_MODEL, resolve_base_model
+
+FORMAT_VERSION = 1
+LORA_TARGETS = ("query", "key", "value", "dense")
+_NEG = -1e4
+
+
+@dataclass(frozen=True)
+class ExtractorConfig:
+    """Everything needed to rebuild a trained extractor, saved as ``config.json``."""
+
+    entity_types: tuple[str, ...]
+    relation_types: tuple[str, ...]
+    base_model: str = DEFAULT_BASE_MODEL
+    max_length: int = 512
+    max_span_width: int = 10
+    type_dim: int = 32
+    block_size: int = 32
+    dropout: float = 0.1
+    document_level: bool = False
+    lora_rank: int = 0
+    lora_alpha: int = 32
+    name: str = ""
+    version: str = "0"
+    format_version: int = FORMAT_VERSION
+
+    def to_json(self) -> str:
+        """Serialise to JSON."""
+        return json.dumps(asdict(self), indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> ExtractorConfig:
+        """Parse JSON written by `to_json`, ignoring unknown keys from newer versions."""
+        raw = json.loads(text)
+        known = {f.name for f in fields(cls)}
+        values = {key: value for key, value in raw.items() if key in known}
+        for key in ("entity_types", "relation_types"):
+            values[key] = tuple(values[key])
+        return cls(**values)
+
+
+class JointExtractor(nn.Module):
+    """BERT encoder with a span entity head and an entity-pair relation head."""
+
+    def __init__(self, config: ExtractorConfig, encoder: Any, special_ids: tuple[int, int, int]):
+        super().__init__()
+        self.config = config
+        self.encoder: Any = encoder  # a transformers BERT model, or a peft wrapper around one
+        self.cls_id, self.sep_id, self.pad_id = special_ids
+        hidden = int(encoder.config.hidden_size)
+        if hidden % config.block_size:
+            raise ValueError(f"hidden size {hidden} is not a multiple of block_size {config.block_size}")
+        self.hidden = hidden
+        self.shape_embedding = nn.Embedding(len(SHAPES), hidden)
+        nn.init.zeros_(self.shape_embedding.weight)  # starts as the plain pre-trained encoder
+        self.start_proj = nn.Linear(hidden, hidden)
+        self.end_proj = nn.Linear(hidden, hidden)
+        self.inner_proj = nn.Linear(hidden, hidden)
+        self.width_embedding = nn.Embedding(config.max_span_width + 1, hidden)
+        self.entity_classifier = nn.Sequential(
+            nn.GELU(),
+            nn.Dropout(config.dropout),
+            nn.Linear(hidden, hidden),
+            nn.GELU(),
+            nn.Dropout(config.dropout),
+            nn.Linear(hidden, len(config.entity_types) + 1),
+        )
+        self.type_embedding = nn.Embedding(len(config.entity_types), config.type_dim)
+        self.context_query = nn.Linear(hidden, hidden)
+        self.head_proj = nn.Linear(2 * hidden + config.type_dim, hidden)
+        self.tail_proj = nn.Linear(2 * hidden + config.type_dim, hidden)
+        self.relation_classifier = nn.Linear(hidden * config.block_size, len(config.relation_types) + 1)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def encode(self, texts: Sequence[EncodedText]) -> tuple[Tensor, Tensor]:
+        """Encode texts into word states ``(batch, max_words, hidden)`` and a word mask."""
+        content = self.config.max_length - 2
+        windows: list[list[int]] = []
+        shapes: list[list[int]] = []
+        targets: list[int] = []
+        offset = 0
+        for text in texts:
+            length = len(text.input_ids)
+            for start in window_starts(length, content) if length else []:
+                end = min(start + content, length)
+                windows.append([self.cls_id, *text.input_ids[start:end], self.sep_id])
+                shapes.append([0, *text.shape_ids[start:end], 0])
+                targets.extend(range(offset + start, offset + end))
+            offset += length
+        device = self.shape_embedding.weight.device
+        flat = torch.zeros(offset + 1, self.hidden, device=device)  # last row: padding word
+        if windows:
+            width = max(len(window) for window in windows)
+            ids = torch.tensor([w + [self.pad_id] * (width - len(w)) for w in windows], device=device)
+            shape_ids = torch.tensor([s + [0] * (width - len(s)) for s in shapes], device=device)
+            attention = torch.tensor([[1] * len(w) + [0] * (width - len(w)) for w in windows], device=device)
+            embeddings = self.encoder.get_input_embeddings()(ids) + self.shape_embedding(shape_ids)
+            states = self.encoder(inputs_embeds=embeddings, attention_mask=attention).last_hidden_state
+            inner = attention.clone()
+            inner[:, 0] = 0
+            inner[torch.arange(len(windows)), attention.sum(1) - 1] = 0  # drop [CLS] and [SEP]
+            target = torch.tensor(targets, device=device)
+            flat = flat.index_add(0, target, states[inner.bool()])
+            counts = torch.zeros(offset + 1, device=device).index_add(
+                0, target, torch.ones_like(target, dtype=flat.dtype)
+            )
+            flat = flat / counts.clamp(min=1).unsqueeze(1)
+        max_words = max((text.num_words for text in texts), default=0)
+        index = torch.full((len(texts), max(max_words, 1)), offset, dtype=torch.long, device=device)
+        offset = 0
+        for row, text in enumerate(texts):
+            if text.num_words:
+                index[row, : text.num_words] = torch.tensor(text.word_starts, device=device) + offset
+            offset += len(text.input_ids)
+        return flat[index], index != offset
+
+    def span_parts(self, words: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Project word states into the start, end and inner parts of span states."""
+        return self.start_proj(words), self.end_proj(words), self.inner_proj(words)
+
+    def span_logits(self, parts: tuple[Tensor, Tensor, Tensor], word_mask: Tensor) -> tuple[Tensor, Tensor]:
+        """Score every span ``[i, i + w)``: logits ``(batch, words, max_width, types + 1)`` and a validity mask."""
+        start, end, inner = parts
+        length = start.shape[1]
+        width = self.config.max_span_width
+        end = F.pad(end, (0, 0, 0, width - 1))
+        inner_padded = F.pad(inner, (0, 0, 0, width - 1), value=_NEG)
+        running = inner
+        states = []
+        for k in range(width):
+            if k:
+                running = torch.maximum(running, inner_padded[:, k : k + length])
+            states.append(start + end[:, k : k + length] + running + self.width_embedding.weight[k + 1])
+        logits = self.entity_classifier(torch.stack(states, dim=2))
+        num_words = word_mask.sum(1)
+        span_end = torch.arange(length, device=start.device)[:, None] + torch.arange(1, width + 1, device=start.device)
+        valid = span_end[None] <= num_words[:, None, None]
+        return logits, valid
+
+    def mention_states(self, parts: tuple[Tensor, Tensor, Tensor], row: int, spans: Tensor) -> Tensor:
+        """Return span states ``(mentions, hidden)`` for ``spans`` ``(mentions, 2)`` of batch row `row`."""
+        start, end, inner = (part[row] for part in parts)
+        positions = torch.arange(inner.shape[0], device=inner.device)
+        inside = (positions[None] >= spans[:, :1]) & (positions[None] < spans[:, 1:])
+        pooled = inner[None].masked_fill(~inside[..., None], _NEG).max(1).values
+        widths = (spans[:, 1] - spans[:, 0]).clamp(max=self.config.max_span_width)
+        states: Tensor = start[spans[:, 0]] + end[spans[:, 1] - 1] + pooled + self.width_embedding(widths)
+        return states
+
+    def relation_logits(
+        self,
+        words: Tensor,
+        word_mask: Tensor,
+        mention_states: Tensor,
+        mention_entity: Tensor,
+        entity_types: Tensor,
+        pairs: Tensor,
+    ) -> Tensor:
+        """Score entity pairs of one text: logits ``(pairs, relations + 1)``, column 0 the threshold.
+
+        Args:
+            words: word states ``(words, hidden)``; word_mask: ``(words,)``.
+            mention_states: ``(mentions, hidden)``; mention_entity: entity index of each mention.
+            entity_types: type index of each entity ``(entities,)``; pairs: ``(pairs, 2)`` head, tail.
+
+        """
+        count = int(entity_types.shape[0])
+        grouped = mention_states.new_full((count, mention_states.shape[0], self.hidden), _NEG)
+        grouped[mention_entity, torch.arange(mention_states.shape[0])] = mention_states
+        entities = torch.logsumexp(grouped, dim=1)
+        scores = self.context_query(entities) @ words.T / math.sqrt(self.hidden)
+        attention = scores.masked_fill(~word_mask[None], _NEG).softmax(-1)
+        heads, tails = pairs[:, 0], pairs[:, 1]
+        weights = attention[heads] * attention[tails]
+        context = (weights / (weights.sum(1, keepdim=True) + 1e-5)) @ words
+        types = self.type_embedding(entity_types)
+        head = torch.tanh(self.head_proj(torch.cat([entities[heads], types[heads], context], -1)))
+        tail = torch.tanh(self.tail_proj(torch.cat([entities[tails], types[tails], context], -1)))
+        blocks, size = self.hidden // self.config.block_size, self.config.block_size
+        bilinear = head.view(-1, blocks, size, 1) * tail.view(-1, blocks, 1, size)
+        logits: Tensor = self.relation_classifier(self.dropout(bilinear.reshape(-1, self.hidden * size)))
+        return logits
+
+
+def threshold_loss(logits: Tensor, labels: Tensor) -> Tensor:
+    """ATLOP's adaptive-threshold loss; `labels` is multi-hot ``(pairs, relations + 1)``, column 0 unused."""
+    labels = labels.clone()
+    labels[:, 0] = 0
+    threshold = torch.zeros_like(labels)
+    threshold[:, 0] = 1
+    positive = logits.masked_fill((labels + threshold) == 0, _NEG)
+    loss_positive = -(F.log_softmax(positive, -1) * labels).sum(1)
+    negative = logits.masked_fill(labels == 1, _NEG)
+    loss_negative = -(F.log_softmax(negative, -1) * threshold).sum(1)
+    return (loss_positive + loss_negative).mean()
+
+
+def all_pairs(count: int, device: torch.device | None = None) -> Tensor:
+    """Every ordered pair ``(head, tail)`` of distinct indices below `count`, shape ``(pairs, 2)``."""
+    index = torch.arange(count, device=device)
+    grid = torch.cartesian_prod(index, index) if count else torch.zeros(0, 2, dtype=torch.long)
+    return grid[grid[:, 0] != grid[:, 1]]
+
+
+def build_model(config: ExtractorConfig) -> tuple[JointExtractor, Any]:
+    """Create an untrained extractor over the base encoder named in `config`, and its tokenizer."""
+    import transformers
+    from transformers import AutoModel, AutoTokenizer
+
+    path = resolve_base_model(config.base_model)
+    transformers.logging.set_verbosity_error()  # type: ignore[no-untyped-call] # the base checkpoint's unused pooler is expected
+    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    encoder = AutoModel.from_pretrained(path, local_files_only=True, add_pooling_layer=False)
+    if config.lora_rank:
+        from peft import LoraConfig, get_peft_model
+
+        lora = LoraConfig(
+            r=config.lora_rank, lora_alpha=config.lora_alpha, target_modules=list(LORA_TARGETS), lora_dropout=0.05
+        )
+        encoder = get_peft_model(encoder, lora)
+    else:
+        encoder.get_input_embeddings().weight.requires_grad_(False)  # not saved: keeps models small
+    special = (tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id)
+    return JointExtractor(config, encoder, special), tokenizer
+
+
+def _encoder_weights(model: JointExtractor) -> dict[str, Tensor]:
+    if model.config.lora_rank:
+        from peft import get_peft_model_state_dict
+
+        return {key: value.detach().clone() for key, value in get_peft_model_state_dict(model.encoder).items()}
+    skip = "embeddings.word_embeddings.weight"
+    return {key: value.detach().half() for key, value in model.encoder.state_dict().items() if not key.endswith(skip)}
+
+
+def save_model(model: JointExtractor, out_dir: str | Path, extra_files: dict[str, str] | None = None) -> Path:
+    """Write the model directory atomically: a complete directory appears, or nothing changes."""
+    from safetensors.torch import save_file
+
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    staging.chmod(0o755)
+    try:
+        (staging / "config.json").write_text(model.config.to_json(), encoding="utf-8")
+        save_file({k: v.contiguous() for k, v in _encoder_weights(model).items()}, str(staging / "encoder.safetensors"))
+        heads = {
+            k: v.detach().half().contiguous() for k, v in model.state_dict().items() if not k.startswith("encoder.")
+        }
+        save_file(heads, str(staging / "heads.safetensors"))
+        for name, content in (extra_files or {}).items():
+            (staging / name).write_text(content, encoding="utf-8")
+        if out.exists():
+            backup = out.with_name(f".{out.name}.old")
+            shutil.rmtree(backup, ignore_errors=True)
+            os.replace(out, backup)
+            os.replace(staging, out)
+            shutil.rmtree(backup, ignore_errors=True)
+        else:
+            os.replace(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out
+
+
+def load_model(model_dir: str | Path, merge_lora: bool = True) -> tuple[JointExtractor, Any]:
+    """Load a model directory written by `save_model`; returns the model (eval mode) and tokenizer.
+
+    Raises:
+        ModelLoadError: the directory is missing, incomplete or from an incompatible version.
+
+    """
+    from safetensors.torch import load_file
+
+    directory = Path(model_dir)
+    missing = [n for n in ("config.json", "encoder.safetensors", "heads.safetensors") if not (directory / n).is_file()]
+    if missing:
+        raise ModelLoadError(f"{directory}: not an extractor model directory (missing {', '.join(missing)})")
+    try:
+        config = ExtractorConfig.from_json((directory / "config.json").read_text(encoding="utf-8"))
+    except (ValueError, KeyError, TypeError) as error:
+        raise ModelLoadError(f"{directory / 'config.json'}: invalid config: {error}") from error
+    if config.format_version > FORMAT_VERSION:
+        raise ModelLoadError(f"{directory}: format {config.format_version} is newer than this kgbuild reads")
+    model, tokenizer = build_model(config)
+    encoder_weights = load_file(str(directory / "encoder.safetensors"))
+    if config.lora_rank:
+        from peft import set_peft_model_state_dict
+
+        set_peft_model_state_dict(model.encoder, encoder_weights)
+        if merge_lora:
+            model.encoder = model.encoder.merge_and_unload()
+    else:
+        result = model.encoder.load_state_dict({k: v.float() for k, v in encoder_weights.items()}, strict=False)
+        unexpected = [k for k in result.missing_keys if not k.endswith("word_embeddings.weight")]
+        if unexpected or result.unexpected_keys:
+            raise ModelLoadError(f"{directory}: encoder weights do not match base model {config.base_model!r}")
+    heads = {f"{k}": v.float() for k, v in load_file(str(directory / "heads.safetensors")).items()}
+    result = model.load_state_dict(heads, strict=False)
+    if result.unexpected_keys or any(not k.startswith("encoder.") for k in result.missing_keys):
+        raise ModelLoadError(f"{directory}: head weights do not match its config")
+    return model.eval(), tokenizer

@@ -1,0 +1,219 @@
+"""Fine-tune the joint extractor: both heads and the encoder (or LoRA adapters) together.
+
+Imported only by the ``train`` command. Deterministic for a seed and thread count; early
+stopping on the dev metric; the best model is written atomically with its metrics and log.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import random
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F  # noqa: N812
+from torch import Tensor
+
+from kgbuild.extraction.datasets import label_sets
+from kgbuild.extraction.evaluate import evaluate
+from kgbuild.extraction.extractor import RelationExtractor
+from kgbuild.extraction.features import EncodedText, encode_words
+from kgbuild.extraction.model import ExtractorConfig, JointExtractor, all_pairs, build_model, save_model, threshold_loss
+from kgbuild.records import Example
+
+log = logging.getLogger("kgbuild.train")
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Hyper-parameters of one training run."""
+
+    epochs: int = 30
+    batch_size: int = 8
+    encoder_lr: float = 1e-4
+    head_lr: float = 5e-4
+    warmup: float = 0.1
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+    patience: int = 8
+    seed: int = 13
+    metric: str = "auto"
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        """Reject values that cannot train."""
+        for name in ("epochs", "batch_size", "patience"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if self.metric not in ("auto", "end_to_end", "gold_entities"):
+            raise ValueError(f"metric must be auto, end_to_end or gold_entities, got {self.metric!r}")
+
+
+def is_document_level(examples: Sequence[Example]) -> bool:
+    """Whether the data has multi-sentence texts or entities mentioned more than once."""
+    return any(len(x.text.sentence_starts) > 1 or any(len(e.mentions) > 1 for e in x.entities) for x in examples)
+
+
+def dev_score(report: dict[str, Any], metric: str) -> float:
+    """Pick the early-stopping figure out of an evaluation report."""
+    key = "relations_gold_entities" if metric == "gold_entities" else "relations_end_to_end"
+    return float(report[key]["micro"]["f1"])
+
+
+def train(
+    train_examples: Sequence[Example],
+    dev_examples: Sequence[Example],
+    out_dir: str | Path,
+    config: ExtractorConfig | None = None,
+    settings: TrainSettings = TrainSettings(),
+    progress: bool | None = None,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Train on `train_examples`, stop early on `dev_examples`, save the best model to `out_dir`.
+
+    Returns:
+        The metrics written to ``metrics.json``: settings, per-epoch history and the best dev report.
+
+    """
+    if not train_examples or not dev_examples:
+        raise ValueError(f"need training and dev examples, got {len(train_examples)} and {len(dev_examples)}")
+    entity_types, relation_types = label_sets([*train_examples, *dev_examples])
+    document_level = is_document_level(train_examples)
+    if config is None:
+        config = ExtractorConfig(entity_types, relation_types)
+    config = replace(config, entity_types=entity_types, relation_types=relation_types, document_level=document_level)
+    metric = settings.metric
+    if metric == "auto":
+        metric = "gold_entities" if document_level else "end_to_end"
+    if settings.threads:
+        torch.set_num_threads(settings.threads)
+    random.seed(settings.seed)
+    torch.manual_seed(settings.seed)
+    torch.use_deterministic_algorithms(True)
+
+    model, tokenizer = build_model(config)
+    encoded = [encode_words(tokenizer, example.text.tokens) for example in train_examples]
+    optimizer = _optimizer(model, settings)
+    steps_per_epoch = -(-len(train_examples) // settings.batch_size)
+    total_steps = steps_per_epoch * settings.epochs
+    warmup = int(settings.warmup * total_steps)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        lambda step: min((step + 1) / max(warmup, 1), max(0.0, (total_steps - step) / max(total_steps - warmup, 1))),
+    )
+    generator = torch.Generator().manual_seed(settings.seed)
+    show = sys.stderr.isatty() if progress is None else progress
+    from tqdm import tqdm
+
+    history: list[dict[str, Any]] = []
+    best: tuple[float, int, dict[str, Tensor]] | None = None
+    started = time.monotonic()
+    bar = tqdm(total=total_steps, disable=not show, desc="train", unit="step")
+    for epoch in range(1, settings.epochs + 1):
+        model.train()
+        order = torch.randperm(len(train_examples), generator=generator).tolist()
+        losses = []
+        for first in range(0, len(order), settings.batch_size):
+            batch = order[first : first + settings.batch_size]
+            loss = batch_loss(model, [train_examples[i] for i in batch], [encoded[i] for i in batch])
+            optimizer.zero_grad()
+            loss.backward()  # type: ignore[no-untyped-call]
+            torch.nn.utils.clip_grad_norm_(model.parameters(), settings.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            losses.append(float(loss.detach()))
+            bar.update(1)
+            bar.set_postfix(epoch=epoch, loss=f"{losses[-1]:.3f}", dev_f1=f"{best[0]:.1f}" if best else "-")
+        model.eval()
+        report = evaluate(RelationExtractor(model, tokenizer), dev_examples, gold=metric == "gold_entities")
+        figure = dev_score(report, metric)
+        record = {
+            "epoch": epoch,
+            "loss": round(sum(losses) / len(losses), 4),
+            "dev_f1": figure,
+            "dev_entity_f1": report["entities"]["micro"]["f1"],
+            "seconds": round(time.monotonic() - started, 1),
+        }
+        history.append(record)
+        log.info(json.dumps(record))
+        if on_epoch:
+            on_epoch(record)
+        if best is None or figure > best[0]:
+            best = (figure, epoch, copy.deepcopy(model.state_dict()))
+        elif epoch - best[1] >= settings.patience:
+            log.info("early stop: no dev gain for %d epochs", settings.patience)
+            break
+    bar.close()
+    assert best is not None  # the loop ran at least one epoch (epochs > 0)
+    model.load_state_dict(best[2])
+    model.eval()
+    final = evaluate(RelationExtractor(model, tokenizer), dev_examples)
+    metrics = {
+        "config": json.loads(config.to_json()),
+        "settings": asdict(settings),
+        "metric": metric,
+        "best_epoch": best[1],
+        "train_examples": len(train_examples),
+        "dev_examples": len(dev_examples),
+        "train_seconds": round(time.monotonic() - started, 1),
+        "history": history,
+        "dev": final,
+    }
+    log_text = "\n".join(json.dumps(record) for record in history) + "\n"
+    save_model(model, out_dir, {"metrics.json": json.dumps(metrics, indent=2), "train.log": log_text})
+    return metrics
+
+
+def _optimizer(model: JointExtractor, settings: TrainSettings) -> torch.optim.Optimizer:
+    encoder = [p for p in model.encoder.parameters() if p.requires_grad]
+    heads = [p for name, p in model.named_parameters() if not name.startswith("encoder.") and p.requires_grad]
+    lr = settings.encoder_lr * (10 if model.config.lora_rank else 1)  # LoRA wants a larger step
+    return torch.optim.AdamW(
+        [{"params": encoder, "lr": lr}, {"params": heads, "lr": settings.head_lr}],
+        weight_decay=settings.weight_decay,
+    )
+
+
+def batch_loss(model: JointExtractor, examples: Sequence[Example], encoded: Sequence[EncodedText]) -> Tensor:
+    """Entity span loss plus adaptive-threshold relation loss over a batch, gold entities given."""
+    config = model.config
+    words, word_mask = model.encode(encoded)
+    parts = model.span_parts(words)
+    logits, valid = model.span_logits(parts, word_mask)
+    targets = torch.zeros(valid.shape, dtype=torch.long)
+    for row, example in enumerate(examples):
+        for entity in example.entities:
+            label = config.entity_types.index(entity.type) + 1
+            for mention in entity.mentions:
+                if mention.width <= config.max_span_width:
+                    targets[row, mention.start, mention.width - 1] = label
+    # Summed over spans and averaged per sentence, not averaged over spans: gold spans are ~1% of
+    # all spans, and a mean lets "no entity" everywhere look nearly free (PURE sums too).
+    sentences = sum(len(example.text.sentence_starts) for example in examples)
+    loss = F.cross_entropy(logits[valid], targets[valid], reduction="sum") / sentences
+    relation_logits, relation_labels = [], []
+    for row, example in enumerate(examples):
+        if len(example.entities) < 2:
+            continue
+        spans = torch.tensor([[m.start, m.end] for e in example.entities for m in e.mentions])
+        owner = torch.tensor([i for i, e in enumerate(example.entities) for _ in e.mentions])
+        types = torch.tensor([config.entity_types.index(e.type) for e in example.entities])
+        pairs = all_pairs(len(example.entities))
+        states = model.mention_states(parts, row, spans)
+        relation_logits.append(model.relation_logits(words[row], word_mask[row], states, owner, types, pairs))
+        labels = torch.zeros(len(pairs), len(config.relation_types) + 1)
+        pair_index = {(h, t): i for i, (h, t) in enumerate(pairs.tolist())}
+        for relation in example.relations:
+            if relation.head != relation.tail:
+                labels[pair_index[relation.head, relation.tail], config.relation_types.index(relation.label) + 1] = 1
+        relation_labels.append(labels)
+    if relation_logits:
+        loss = loss + threshold_loss(torch.cat(relation_logits), torch.cat(relation_labels))
+    return loss

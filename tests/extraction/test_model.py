@@ -1,0 +1,120 @@
+import pytest
+import torch
+
+from kgbuild.errors import LabelError, ModelLoadError
+from kgbuild.extraction.extractor import RelationExtractor, chunk_bounds
+from kgbuild.extraction.features import encode_words
+from kgbuild.extraction.model import all_pairs, build_model, load_model, save_model, threshold_loss
+from kgbuild.records import EntityAnnotation, Span, TokenizedText
+
+
+@pytest.fixture()
+def extractor(tiny_config):
+    torch.manual_seed(0)
+    model, tokenizer = build_model(tiny_config)
+    return RelationExtractor(model.eval(), tokenizer)
+
+
+def test_text_longer_than_one_window_is_encoded_whole(extractor):
+    words = ["rome", "is", "in", "lazio", "province", "and"] * 10  # 60 words, windows of 14 pieces
+    encoded = encode_words(extractor.tokenizer, words)
+    states, mask = extractor.model.encode([encoded])
+    assert states.shape[:2] == (1, 60)
+    assert bool(mask.all())
+    assert torch.count_nonzero(states[0].abs().sum(-1)) == 60  # no word left without a state
+
+
+def test_threshold_loss_is_small_when_gold_beats_threshold_and_large_otherwise():
+    labels = torch.tensor([[0.0, 1.0, 0.0]])
+    good = threshold_loss(torch.tensor([[0.0, 5.0, -5.0]]), labels)
+    bad = threshold_loss(torch.tensor([[0.0, -5.0, 5.0]]), labels)
+    assert good < 0.05 < 5.0 < bad
+
+
+def test_all_pairs_are_ordered_and_distinct():
+    assert all_pairs(3).tolist() == [[0, 1], [0, 2], [1, 0], [1, 2], [2, 0], [2, 1]]
+    assert all_pairs(1).shape == (0, 2)
+
+
+def test_save_and_load_round_trip_gives_the_same_predictions(extractor, tmp_path):
+    text = TokenizedText(("Ann", "works", "for", "Acme", "in", "Rome", "."))
+    gold = [(EntityAnnotation((Span(0, 1),), "Peop"), EntityAnnotation((Span(3, 4),), "Org"))]
+    save_model(extractor.model, tmp_path / "model")
+    loaded = RelationExtractor.load(tmp_path / "model")
+    with torch.inference_mode():
+        before = extractor.model.encode([encode_words(extractor.tokenizer, text.tokens)])[0]
+        after = loaded.model.encode([encode_words(loaded.tokenizer, text.tokens)])[0]
+    assert torch.allclose(before, after, atol=2e-2)  # encoder weights are stored in fp16
+    assert loaded.config == extractor.config
+    assert [r.label for r in loaded.extract([text], gold_entities=gold)[0].relations] == [
+        r.label for r in extractor.extract([text], gold_entities=gold)[0].relations
+    ]
+
+
+def test_lora_model_saves_only_adapters_and_loads(tiny_config, tmp_path):
+    from dataclasses import replace
+
+    model, _ = build_model(replace(tiny_config, lora_rank=4))
+    out = save_model(model, tmp_path / "lora")
+    loaded, _ = load_model(out)
+    assert loaded.config.lora_rank == 4
+    from safetensors.torch import load_file
+
+    assert all("lora_" in key for key in load_file(str(out / "encoder.safetensors")))
+
+
+def test_incomplete_model_directory_is_a_clear_error(tmp_path):
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(ModelLoadError, match=r"missing encoder\.safetensors, heads\.safetensors"):
+        load_model(tmp_path)
+
+
+def test_failed_save_leaves_existing_model_untouched(extractor, tmp_path, monkeypatch):
+    out = save_model(extractor.model, tmp_path / "model")
+    before = (out / "heads.safetensors").read_bytes()
+    import kgbuild.extraction.model as model_module
+
+    def explode(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(model_module.os, "replace", explode)
+    with pytest.raises(OSError, match="disk full"):
+        save_model(extractor.model, out, {"metrics.json": "{}"})
+    assert (out / "heads.safetensors").read_bytes() == before
+    assert not (out / "metrics.json").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
+
+
+def test_empty_text_gives_a_warning_not_a_crash(extractor):
+    result = extractor.extract([TokenizedText(())])[0]
+    assert result.entities == () and result.warnings == ("empty text",)
+
+
+def test_unknown_gold_entity_type_is_a_label_error(extractor):
+    text = TokenizedText(("Ann", "and", "Bob"))
+    gold = [(EntityAnnotation((Span(0, 1),), "Wizard"), EntityAnnotation((Span(2, 3),), "Peop"))]
+    with pytest.raises(LabelError, match="'Wizard' is unknown to the model"):
+        extractor.extract([text], gold_entities=gold)
+
+
+def test_chunks_pack_whole_sentences_and_cut_only_overlong_ones(extractor):
+    words = ["rome", "is", "in", "lazio", "."] * 3 + ["and"] * 30
+    encoded = encode_words(extractor.tokenizer, words)
+    bounds = chunk_bounds(encoded, (0, 5, 10, 15), content=14)
+    assert bounds[0] == (0, 10)  # two 5-piece sentences fit, a third does not
+    assert [w for start, end in bounds for w in range(start, end)] == list(range(len(words)))
+    assert all(encoded.word_starts[e - 1] - encoded.word_starts[s] < 14 for s, e in bounds)
+
+
+def test_a_100000_word_document_is_extracted_in_chunks(tiny_config):
+    from dataclasses import replace
+
+    torch.manual_seed(0)
+    model, tokenizer = build_model(replace(tiny_config, max_length=64))
+    with torch.no_grad():  # an untrained head calls every span an entity; keep the test about length
+        model.entity_classifier[-1].bias[0] = 4.0
+    words = tuple(["Rome", "is", "in", "Lazio", "."] * 20_000)
+    starts = tuple(range(0, len(words), 5))
+    result = RelationExtractor(model, tokenizer).extract([TokenizedText(words, starts)], batch_size=256)[0]
+    assert all(0 <= m.start < m.end <= len(words) for e in result.entities for m in e.mentions)
+    assert all(r.head < len(result.entities) and r.tail < len(result.entities) for r in result.relations)

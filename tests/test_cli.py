@@ -1,0 +1,69 @@
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from kgbuild.cli import app
+
+DATA = Path(__file__).parent / "data"
+runner = CliRunner()
+
+
+def _train_args(tiny_bert: str, out: Path, data: Path = DATA / "conll04_tiny.json") -> list[str]:
+    return [
+        "train",
+        "--data",
+        str(data),
+        "--dev",
+        str(DATA / "conll04_tiny.json"),
+        "--out",
+        str(out),
+        "--base-model",
+        tiny_bert,
+        "--epochs",
+        "2",
+        "--seed",
+        "1",
+        "--max-span-width",
+        "4",
+    ]
+
+
+def test_train_then_evaluate_prints_one_json_object(tiny_bert, tmp_path):
+    result = runner.invoke(app, _train_args(tiny_bert, tmp_path / "model"))
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout.strip().splitlines()[-1])["best_epoch"] in (1, 2)
+    assert {p.name for p in (tmp_path / "model").iterdir()} >= {"config.json", "metrics.json", "train.log"}
+    result = runner.invoke(
+        app, ["evaluate", "--model", str(tmp_path / "model"), "--data", str(DATA / "conll04_tiny.json"), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    for section in ("entities", "relations_end_to_end", "relations_gold_entities"):
+        assert set(report[section]["micro"]) == {"precision", "recall", "f1"}
+        assert set(report[section]["macro"]) == {"precision", "recall", "f1"}
+
+
+def test_malformed_training_file_fails_cleanly_and_writes_no_model(tiny_bert, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"tokens": ["a"], "entities": [], "relations": []}\n{"tokens": ["a"], "entities": [[0, 9, "X"]]}\n')
+    result = runner.invoke(app, _train_args(tiny_bert, tmp_path / "model", bad))
+    assert result.exit_code == 2
+    assert "bad.jsonl:2" in result.output and "out of range" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "model").exists()
+
+
+def test_evaluate_missing_model_is_a_usage_error(tmp_path):
+    result = runner.invoke(
+        app, ["evaluate", "--model", str(tmp_path / "nope"), "--data", str(DATA / "conll04_tiny.json")]
+    )
+    assert result.exit_code == 2
+    assert "not an extractor model directory" in result.output
+
+
+def test_train_without_dev_needs_a_holdout(tiny_bert, tmp_path):
+    args = ["train", "--data", str(DATA / "conll04_tiny.json"), "--out", str(tmp_path / "m"), "--base-model", tiny_bert]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "--holdout" in result.output

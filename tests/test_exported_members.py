@@ -1,0 +1,21 @@
+import subprocess
+import sys
+
+import kgbuild
+
+
+def test_all_is_sorted_and_complete():
+    public = {name for name in dir(kgbuild) if not name.startswith("_")} - {"annotations", "TYPE_CHECKING", "Any"}
+    submodules = {"corpus", "errors", "extraction", "parsing", "pipeline", "records", "settings"}
+    assert kgbuild.__all__ == sorted(kgbuild.__all__)
+    assert public - submodules <= set(kgbuild.__all__)
+    for name in kgbuild.__all__:
+        assert getattr(kgbuild, name) is not None
+
+
+def test_import_and_help_do_not_load_torch():
+    code = "import sys, kgbuild, kgbuild.cli; print('torch' in sys.modules, 'transformers' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split() == [
+        "False",
+        "False",
+    ]
