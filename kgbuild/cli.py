@@ -46,10 +46,11 @@ def train_command(
     lora_rank: Annotated[int, typer.Option(help="LoRA rank with --lora.")] = 16,
     threads: Annotated[int, typer.Option(help="Torch threads (0: torch's default).")] = 0,
     name: Annotated[str, typer.Option(help="Model name recorded in its config and provenance.")] = "",
+    type_constraints: Annotated[
+        bool, typer.Option(help="Predict relations only between entity types seen with them in training.")
+    ] = True,
 ) -> None:
     """Fine-tune the joint entity and relation extractor."""
-    from dataclasses import replace
-
     from kgbuild.extraction.datasets import read_examples
     from kgbuild.extraction.model import ExtractorConfig
     from kgbuild.extraction.train import TrainSettings, train
@@ -81,7 +82,7 @@ def train_command(
             lora_rank=lora_rank if lora else 0,
             name=name or out.name,
         )
-        metrics = train(examples, dev_examples, out, replace(config), settings)
+        metrics = train(examples, dev_examples, out, config, settings, type_constraints=type_constraints)
     except (KgBuildError, ValueError) as error:
         raise _fail(str(error)) from None
     dev_report = metrics["dev"]

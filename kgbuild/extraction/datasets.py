@@ -166,3 +166,10 @@ def label_sets(examples: list[Example]) -> tuple[tuple[str, ...], tuple[str, ...
     entity_types = sorted({entity.type for example in examples for entity in example.entities})
     labels = sorted({relation.label for example in examples for relation in example.relations})
     return tuple(entity_types), tuple(labels)
+
+
+def relation_signatures(examples: list[Example]) -> tuple[tuple[str, str, str], ...]:
+    """Return the sorted ``(label, head type, tail type)`` combinations used in `examples`."""
+    return tuple(
+        sorted({(r.label, x.entities[r.head].type, x.entities[r.tail].type) for x in examples for r in x.relations})
+    )

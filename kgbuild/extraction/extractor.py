@@ -162,11 +162,15 @@ class RelationExtractor:
         states = self.model.mention_states(parts, row, spans)
         logits = self.model.relation_logits(words, word_mask, states, owner, types, pairs)
         margin = logits[:, 1:] - logits[:, :1]
+        signatures = set(self.config.relation_signatures)
         relations = []
         for pair_index, label_index in (margin > 0).nonzero().tolist():
             head, tail = pairs[pair_index].tolist()
+            label = self.config.relation_types[label_index]
+            if signatures and (label, entities[head].type, entities[tail].type) not in signatures:
+                continue
             confidence = float(torch.sigmoid(margin[pair_index, label_index]))
-            relations.append(PredictedRelation(head, tail, self.config.relation_types[label_index], confidence))
+            relations.append(PredictedRelation(head, tail, label, confidence))
         return relations
 
 

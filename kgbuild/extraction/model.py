@@ -52,6 +52,8 @@ class ExtractorConfig:
     document_level: bool = False
     lora_rank: int = 0
     lora_alpha: int = 32
+    # (label, head type, tail type) seen in training; relations outside them are not predicted.
+    relation_signatures: tuple[tuple[str, str, str], ...] = ()
     name: str = ""
     version: str = "0"
     format_version: int = FORMAT_VERSION
@@ -68,6 +70,7 @@ class ExtractorConfig:
         values = {key: value for key, value in raw.items() if key in known}
         for key in ("entity_types", "relation_types"):
             values[key] = tuple(values[key])
+        values["relation_signatures"] = tuple(tuple(s) for s in values.get("relation_signatures", ()))
         return cls(**values)
 
 

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import Tensor
 
-from kgbuild.extraction.datasets import label_sets
+from kgbuild.extraction.datasets import label_sets, relation_signatures
 from kgbuild.extraction.evaluate import evaluate
 from kgbuild.extraction.extractor import RelationExtractor
 from kgbuild.extraction.features import EncodedText, encode_words
@@ -75,8 +75,12 @@ def train(
     settings: TrainSettings = TrainSettings(),
     progress: bool | None = None,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    type_constraints: bool = True,
 ) -> dict[str, Any]:
     """Train on `train_examples`, stop early on `dev_examples`, save the best model to `out_dir`.
+
+    With `type_constraints`, the model predicts a relation only between entity types it was seen
+    between in training (``config.relation_signatures``).
 
     Returns:
         The metrics written to ``metrics.json``: settings, per-epoch history and the best dev report.
@@ -89,6 +93,8 @@ def train(
     if config is None:
         config = ExtractorConfig(entity_types, relation_types)
     config = replace(config, entity_types=entity_types, relation_types=relation_types, document_level=document_level)
+    if type_constraints:
+        config = replace(config, relation_signatures=relation_signatures(list(train_examples)))
     metric = settings.metric
     if metric == "auto":
         metric = "gold_entities" if document_level else "end_to_end"

@@ -65,3 +65,13 @@ def test_label_sets_are_sorted_and_complete(tiny_examples):
     entity_types, labels = label_sets(tiny_examples)
     assert entity_types == ("Loc", "Org", "Peop")
     assert labels == ("Live_In", "Located_In", "Work_For")
+
+
+def test_relation_signatures_list_label_and_argument_types(tiny_examples):
+    from kgbuild.extraction.datasets import relation_signatures
+
+    assert relation_signatures(tiny_examples) == (
+        ("Live_In", "Peop", "Loc"),
+        ("Located_In", "Loc", "Loc"),
+        ("Work_For", "Peop", "Org"),
+    )

@@ -118,3 +118,19 @@ def test_a_100000_word_document_is_extracted_in_chunks(tiny_config):
     result = RelationExtractor(model, tokenizer).extract([TokenizedText(words, starts)], batch_size=256)[0]
     assert all(0 <= m.start < m.end <= len(words) for e in result.entities for m in e.mentions)
     assert all(r.head < len(result.entities) and r.tail < len(result.entities) for r in result.relations)
+
+
+def test_relations_outside_the_learned_type_signatures_are_not_predicted(tiny_config):
+    from dataclasses import replace
+
+    text = TokenizedText(("Ann", "works", "for", "Acme", "."))
+    gold = [(EntityAnnotation((Span(0, 1),), "Peop"), EntityAnnotation((Span(3, 4),), "Org"))]
+    torch.manual_seed(0)
+    free, tokenizer = build_model(tiny_config)
+    with torch.no_grad():
+        free.relation_classifier.bias[0] = -100.0  # every label beats the threshold
+    found = RelationExtractor(free.eval(), tokenizer).extract([text], gold_entities=gold)[0].relations
+    assert len(found) == 2 * len(tiny_config.relation_types)
+    free.config = replace(tiny_config, relation_signatures=(("Work_For", "Peop", "Org"),))
+    found = RelationExtractor(free, tokenizer).extract([text], gold_entities=gold)[0].relations
+    assert [(r.head, r.tail, r.label) for r in found] == [(0, 1, "Work_For")]
