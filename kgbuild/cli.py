@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from kgbuild.errors import KgBuildError
+from kgbuild.records import Example
 from kgbuild.settings import DEFAULT_BASE_MODEL
 
 app = typer.Typer(help="Turn a text corpus into an RDF knowledge graph.", no_args_is_help=True, add_completion=False)
@@ -67,13 +68,7 @@ def train_command(
             metric=metric,
             threads=threads or None,
         )
-        examples = read_examples(data)
-        if dev is not None:
-            dev_examples = read_examples(dev)
-        elif 0 < holdout < len(examples):
-            examples, dev_examples = examples[:-holdout], examples[-holdout:]
-        else:
-            raise _fail(f"give --dev, or --holdout between 1 and {len(examples) - 1}")
+        examples, dev_examples = _dev_split(read_examples(data), dev, holdout)
         config = ExtractorConfig(
             (),
             (),
@@ -98,6 +93,48 @@ def train_command(
             }
         )
     )
+
+
+@app.command("calibrate")
+def calibrate_command(
+    model: Annotated[Path, typer.Option("--model", help="Model directory to calibrate in place.")],
+    data: Annotated[Path, typer.Option("--data", help="The training file the model was trained on.")],
+    dev: Annotated[Path | None, typer.Option("--dev", help="Dev file.")] = None,
+    holdout: Annotated[int, typer.Option(help="Without --dev: the last N training examples are dev.")] = 0,
+    metric: Annotated[str, typer.Option(help="Dev metric: auto, end_to_end or gold_entities.")] = "auto",
+    type_constraints: Annotated[
+        bool, typer.Option(help="Predict relations only between entity types seen with them in training.")
+    ] = True,
+) -> None:
+    """Fit a trained model's relation threshold and type signatures on dev data (train does this too)."""
+    from kgbuild.extraction.calibrate import calibrate
+    from kgbuild.extraction.datasets import read_examples
+    from kgbuild.extraction.extractor import RelationExtractor
+    from kgbuild.extraction.model import write_config
+    from kgbuild.extraction.train import is_document_level
+
+    try:
+        examples = read_examples(data)
+        examples, dev_examples = _dev_split(examples, dev, holdout)
+        extractor = RelationExtractor.load(model)
+        if metric == "auto":
+            metric = "gold_entities" if is_document_level(examples) else "end_to_end"
+        report = calibrate(extractor, examples, dev_examples, metric, type_constraints)
+        write_config(model, extractor.config, {"calibration": report})
+    except (KgBuildError, ValueError) as error:
+        raise _fail(str(error)) from None
+    typer.echo(json.dumps(report))
+
+
+def _dev_split(examples: list[Example], dev: Path | None, holdout: int) -> tuple[list[Example], list[Example]]:
+    """Return training and dev examples: from --dev, or the last --holdout training examples."""
+    from kgbuild.extraction.datasets import read_examples
+
+    if dev is not None:
+        return examples, read_examples(dev)
+    if 0 < holdout < len(examples):
+        return examples[:-holdout], examples[-holdout:]
+    raise _fail(f"give --dev, or --holdout between 1 and {len(examples) - 1}")
 
 
 @app.command("evaluate")

@@ -67,3 +67,15 @@ def test_train_without_dev_needs_a_holdout(tiny_bert, tmp_path):
     result = runner.invoke(app, args)
     assert result.exit_code == 2
     assert "--holdout" in result.output
+
+
+def test_calibrate_rewrites_the_config_in_place(tiny_bert, tmp_path):
+    assert runner.invoke(app, _train_args(tiny_bert, tmp_path / "model")).exit_code == 0
+    args = ["calibrate", "--model", str(tmp_path / "model"), "--data", str(DATA / "conll04_tiny.json")]
+    result = runner.invoke(app, [*args, "--dev", str(DATA / "conll04_tiny.json")])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    config = json.loads((tmp_path / "model" / "config.json").read_text())
+    assert config["relation_threshold"] == report["relation_threshold"]
+    assert ["Work_For", "Peop", "Org"] in config["relation_signatures"]
+    assert json.loads((tmp_path / "model" / "metrics.json").read_text())["calibration"] == report

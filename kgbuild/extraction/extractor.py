@@ -161,7 +161,7 @@ class RelationExtractor:
         pairs = all_pairs(len(entities))
         states = self.model.mention_states(parts, row, spans)
         logits = self.model.relation_logits(words, word_mask, states, owner, types, pairs)
-        margin = logits[:, 1:] - logits[:, :1]
+        margin = logits[:, 1:] - logits[:, :1] - self.config.relation_threshold
         signatures = set(self.config.relation_signatures)
         relations = []
         for pair_index, label_index in (margin > 0).nonzero().tolist():

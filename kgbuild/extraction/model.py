@@ -54,6 +54,8 @@ class ExtractorConfig:
     lora_alpha: int = 32
     # (label, head type, tail type) seen in training; relations outside them are not predicted.
     relation_signatures: tuple[tuple[str, str, str], ...] = ()
+    # Offset on the learned threshold, in logits, fitted on dev data (see calibrate.py).
+    relation_threshold: float = 0.0
     name: str = ""
     version: str = "0"
     format_version: int = FORMAT_VERSION
@@ -296,6 +298,19 @@ def save_model(model: JointExtractor, out_dir: str | Path, extra_files: dict[str
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out
+
+
+def write_config(model_dir: str | Path, config: ExtractorConfig, metrics_update: dict[str, Any]) -> None:
+    """Replace a model directory's config (and merge `metrics_update` into its metrics) atomically."""
+    directory = Path(model_dir)
+    metrics_file = directory / "metrics.json"
+    metrics = json.loads(metrics_file.read_text(encoding="utf-8")) if metrics_file.is_file() else {}
+    metrics.update(metrics_update)
+    metrics["config"] = json.loads(config.to_json())
+    for name, content in (("metrics.json", json.dumps(metrics, indent=2)), ("config.json", config.to_json())):
+        staging = directory / f".{name}.partial"
+        staging.write_text(content, encoding="utf-8")
+        os.replace(staging, directory / name)
 
 
 def load_model(model_dir: str | Path, merge_lora: bool = True) -> tuple[JointExtractor, Any]:

@@ -21,7 +21,8 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import Tensor
 
-from kgbuild.extraction.datasets import label_sets, relation_signatures
+from kgbuild.extraction.calibrate import calibrate
+from kgbuild.extraction.datasets import label_sets
 from kgbuild.extraction.evaluate import evaluate
 from kgbuild.extraction.extractor import RelationExtractor
 from kgbuild.extraction.features import EncodedText, encode_words
@@ -79,8 +80,8 @@ def train(
 ) -> dict[str, Any]:
     """Train on `train_examples`, stop early on `dev_examples`, save the best model to `out_dir`.
 
-    With `type_constraints`, the model predicts a relation only between entity types it was seen
-    between in training (``config.relation_signatures``).
+    The best epoch's model is then calibrated on the dev set (`calibrate`): with `type_constraints`
+    it predicts a relation only between entity types it was seen between in training.
 
     Returns:
         The metrics written to ``metrics.json``: settings, per-epoch history and the best dev report.
@@ -93,8 +94,6 @@ def train(
     if config is None:
         config = ExtractorConfig(entity_types, relation_types)
     config = replace(config, entity_types=entity_types, relation_types=relation_types, document_level=document_level)
-    if type_constraints:
-        config = replace(config, relation_signatures=relation_signatures(list(train_examples)))
     metric = settings.metric
     if metric == "auto":
         metric = "gold_entities" if document_level else "end_to_end"
@@ -159,13 +158,17 @@ def train(
     bar.close()
     assert best is not None  # the loop ran at least one epoch (epochs > 0)
     model.load_state_dict(best[2])
-    model.eval()
-    final = evaluate(RelationExtractor(model, tokenizer), dev_examples)
+    extractor = RelationExtractor(model.eval(), tokenizer)
+    calibration = calibrate(extractor, train_examples, dev_examples, metric, type_constraints)
+    log.info("calibrated: %s", json.dumps(calibration))
+    config = model.config
+    final = evaluate(extractor, dev_examples)
     metrics = {
         "config": json.loads(config.to_json()),
         "settings": asdict(settings),
         "metric": metric,
         "best_epoch": best[1],
+        "calibration": calibration,
         "train_examples": len(train_examples),
         "dev_examples": len(dev_examples),
         "train_seconds": round(time.monotonic() - started, 1),

@@ -1,0 +1,63 @@
+"""Fit a trained model's decision rules on data it was not trained on.
+
+Two rules, both saved in the model's config: the relation type signatures seen in training (a
+relation is predicted only between entity types it was seen between), and a global offset on the
+relation threshold, chosen on the dev set to maximise the model's dev metric.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from kgbuild.extraction.datasets import relation_signatures
+from kgbuild.extraction.evaluate import score_extractions
+from kgbuild.records import Example, Extraction
+
+OFFSETS = tuple(x / 4 for x in range(-12, 13))  # -3.0 .. 3.0 in logit units
+_FLOOR = min(OFFSETS)
+
+
+def calibrate(
+    extractor: Any,
+    train_examples: Sequence[Example],
+    dev_examples: Sequence[Example],
+    metric: str,
+    type_constraints: bool = True,
+) -> dict[str, Any]:
+    """Set ``relation_signatures`` and ``relation_threshold`` on `extractor`'s config; report the choice.
+
+    Args:
+        extractor: a `RelationExtractor`; its model's config is replaced in place.
+        metric: ``end_to_end`` or ``gold_entities``, the dev figure to maximise.
+
+    """
+    model = extractor.model
+    signatures = relation_signatures(list(train_examples)) if type_constraints else ()
+    model.config = replace(model.config, relation_signatures=signatures, relation_threshold=_FLOOR)
+    texts = [example.text for example in dev_examples]
+    gold = [example.entities for example in dev_examples] if metric == "gold_entities" else None
+    loose = extractor.extract(texts, gold_entities=gold)
+    key = "relations_gold_entities" if metric == "gold_entities" else "relations_end_to_end"
+    scores = {}
+    for offset in OFFSETS:
+        kept = [_above(extraction, offset - _FLOOR) for extraction in loose]
+        report = score_extractions(dev_examples, kept, kept if gold is not None else None)
+        scores[offset] = float(report[key]["micro"]["f1"])
+    best = max(OFFSETS, key=lambda offset: (scores[offset], -abs(offset)))
+    model.config = replace(model.config, relation_threshold=best)
+    return {
+        "relation_threshold": best,
+        "dev_f1_at_0": scores[0.0],
+        "dev_f1": scores[best],
+        "relation_signatures": len(signatures),
+    }
+
+
+def _above(extraction: Extraction, margin: float) -> Extraction:
+    """Keep relations whose margin over the loose threshold exceeds `margin`."""
+    limit = 1 / (1 + math.exp(-margin))
+    relations = tuple(r for r in extraction.relations if r.confidence > limit)
+    return replace(extraction, relations=relations)
