@@ -79,3 +79,20 @@ def test_calibrate_rewrites_the_config_in_place(tiny_bert, tmp_path):
     assert config["relation_threshold"] == report["relation_threshold"]
     assert ["Work_For", "Peop", "Org"] in config["relation_signatures"]
     assert json.loads((tmp_path / "model" / "metrics.json").read_text())["calibration"] == report
+
+
+def test_extract_prints_findings_and_exits_1_when_a_document_is_skipped(tiny_bert, tmp_path):
+    assert runner.invoke(app, _train_args(tiny_bert, tmp_path / "model")).exit_code == 0
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Betsy Ross was born in Philadelphia. Rome is in Lazio.")
+    result = runner.invoke(
+        app, ["extract", str(corpus), "--model", str(tmp_path / "model"), "--jsonl", str(tmp_path / "f.jsonl")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 documents" in result.output and "0 skipped" in result.output
+    assert (tmp_path / "f.jsonl").exists()
+    (corpus / "bad.txt").write_bytes(b"\xff\xfe\xfa")
+    result = runner.invoke(app, ["extract", str(corpus), "--model", str(tmp_path / "model")])
+    assert result.exit_code == 1
+    assert "bad.txt" in result.output and "not UTF-8" in result.output and "1 skipped" in result.output

@@ -155,10 +155,10 @@ class RelationExtractor:
     ) -> list[PredictedRelation]:
         if len(entities) < 2:
             return []
-        spans = torch.tensor([[m.start, m.end] for e in entities for m in e.mentions])
-        owner = torch.tensor([i for i, e in enumerate(entities) for _ in e.mentions])
-        types = torch.tensor([self.config.entity_types.index(e.type) for e in entities])
-        pairs = all_pairs(len(entities))
+        spans = torch.tensor([[m.start, m.end] for e in entities for m in e.mentions], device=words.device)
+        owner = torch.tensor([i for i, e in enumerate(entities) for _ in e.mentions], device=words.device)
+        types = torch.tensor([self.config.entity_types.index(e.type) for e in entities], device=words.device)
+        pairs = all_pairs(len(entities), words.device)
         states = self.model.mention_states(parts, row, spans)
         logits = self.model.relation_logits(words, word_mask, states, owner, types, pairs)
         margin = logits[:, 1:] - logits[:, :1] - self.config.relation_threshold

@@ -203,7 +203,7 @@ class JointExtractor(nn.Module):
         """
         count = int(entity_types.shape[0])
         grouped = mention_states.new_full((count, mention_states.shape[0], self.hidden), _NEG)
-        grouped[mention_entity, torch.arange(mention_states.shape[0])] = mention_states
+        grouped[mention_entity, torch.arange(mention_states.shape[0], device=grouped.device)] = mention_states
         entities = torch.logsumexp(grouped, dim=1)
         scores = self.context_query(entities) @ words.T / math.sqrt(self.hidden)
         attention = scores.masked_fill(~word_mask[None], _NEG).softmax(-1)
@@ -235,7 +235,7 @@ def threshold_loss(logits: Tensor, labels: Tensor) -> Tensor:
 def all_pairs(count: int, device: torch.device | None = None) -> Tensor:
     """Every ordered pair ``(head, tail)`` of distinct indices below `count`, shape ``(pairs, 2)``."""
     index = torch.arange(count, device=device)
-    grid = torch.cartesian_prod(index, index) if count else torch.zeros(0, 2, dtype=torch.long)
+    grid = torch.cartesian_prod(index, index) if count else torch.zeros(0, 2, dtype=torch.long, device=device)
     return grid[grid[:, 0] != grid[:, 1]]
 
 

@@ -10,6 +10,7 @@ import copy
 import json
 import logging
 import random
+import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -117,6 +118,8 @@ def train(
     show = sys.stderr.isatty() if progress is None else progress
     from tqdm import tqdm
 
+    out_dir = Path(out_dir)
+    checkpoint = out_dir.with_name(f"{out_dir.name}.checkpoint")
     history: list[dict[str, Any]] = []
     best: tuple[float, int, dict[str, Tensor]] | None = None
     started = time.monotonic()
@@ -152,6 +155,8 @@ def train(
             on_epoch(record)
         if best is None or figure > best[0]:
             best = (figure, epoch, copy.deepcopy(model.state_dict()))
+            # A complete, uncalibrated model of the best epoch so far, for a run cut short.
+            save_model(model, checkpoint, {"train.log": _log_text(history)})
         elif epoch - best[1] >= settings.patience:
             log.info("early stop: no dev gain for %d epochs", settings.patience)
             break
@@ -175,9 +180,13 @@ def train(
         "history": history,
         "dev": final,
     }
-    log_text = "\n".join(json.dumps(record) for record in history) + "\n"
-    save_model(model, out_dir, {"metrics.json": json.dumps(metrics, indent=2), "train.log": log_text})
+    save_model(model, out_dir, {"metrics.json": json.dumps(metrics, indent=2), "train.log": _log_text(history)})
+    shutil.rmtree(checkpoint, ignore_errors=True)
     return metrics
+
+
+def _log_text(history: list[dict[str, Any]]) -> str:
+    return "".join(json.dumps(record) + "\n" for record in history)
 
 
 def _optimizer(model: JointExtractor, settings: TrainSettings) -> torch.optim.Optimizer:
@@ -196,7 +205,8 @@ def batch_loss(model: JointExtractor, examples: Sequence[Example], encoded: Sequ
     words, word_mask = model.encode(encoded)
     parts = model.span_parts(words)
     logits, valid = model.span_logits(parts, word_mask)
-    targets = torch.zeros(valid.shape, dtype=torch.long)
+    device = logits.device
+    targets = torch.zeros(valid.shape, dtype=torch.long, device=device)
     for row, example in enumerate(examples):
         for entity in example.entities:
             label = config.entity_types.index(entity.type) + 1
@@ -211,13 +221,13 @@ def batch_loss(model: JointExtractor, examples: Sequence[Example], encoded: Sequ
     for row, example in enumerate(examples):
         if len(example.entities) < 2:
             continue
-        spans = torch.tensor([[m.start, m.end] for e in example.entities for m in e.mentions])
-        owner = torch.tensor([i for i, e in enumerate(example.entities) for _ in e.mentions])
-        types = torch.tensor([config.entity_types.index(e.type) for e in example.entities])
-        pairs = all_pairs(len(example.entities))
+        spans = torch.tensor([[m.start, m.end] for e in example.entities for m in e.mentions], device=device)
+        owner = torch.tensor([i for i, e in enumerate(example.entities) for _ in e.mentions], device=device)
+        types = torch.tensor([config.entity_types.index(e.type) for e in example.entities], device=device)
+        pairs = all_pairs(len(example.entities), device)
         states = model.mention_states(parts, row, spans)
         relation_logits.append(model.relation_logits(words[row], word_mask[row], states, owner, types, pairs))
-        labels = torch.zeros(len(pairs), len(config.relation_types) + 1)
+        labels = torch.zeros(len(pairs), len(config.relation_types) + 1, device=device)
         pair_index = {(h, t): i for i, (h, t) in enumerate(pairs.tolist())}
         for relation in example.relations:
             if relation.head != relation.tail:

@@ -14,6 +14,7 @@ def test_training_reaches_perfect_f1_on_the_sentences_it_saw(tiny_config, tiny_e
     assert metrics["dev"]["relations_end_to_end"]["micro"]["f1"] == 100.0
     report = evaluate(RelationExtractor.load(tmp_path / "model"), tiny_examples)
     assert report["relations_gold_entities"]["micro"]["f1"] == 100.0
+    assert not (tmp_path / "model.checkpoint").exists()  # removed once the final model is written
     saved = json.loads((tmp_path / "model" / "metrics.json").read_text())
     assert saved["best_epoch"] == metrics["best_epoch"]
     assert (tmp_path / "model" / "train.log").read_text().count("\n") == len(metrics["history"])
