@@ -1,0 +1,1 @@
+"""RDF for `kgbuild`: closed ontology namespaces, deterministic IRIs and the graph builder."""

@@ -1,0 +1,174 @@
+"""Turn one document's extraction into its named graph: entities, triples and their provenance.
+
+Each extracted triple ``s p o`` is written in the document's named graph together with a reified
+statement (``kg:Extraction``, a deterministic IRI, never a blank node) carrying the source
+document, the source sentence, the character offsets of both mentions, the model and the
+confidence. A triple whose argument types violate the property's domain or range in the ontology
+is kept out of the graph and counted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+
+from rdflib import RDF, RDFS, XSD, Dataset, Graph, Literal, URIRef
+from rdflib.namespace import PROV, SDO
+
+from kgbuild.pipeline import DocumentExtraction
+from kgbuild.rdf.iris import IriMinter
+from kgbuild.rdf.namespaces import CONLL, KG, WDT
+from kgbuild.records import ParsedDocument, PredictedEntity, Span
+
+ONTOLOGY_DIR = Path(__file__).resolve().parent.parent.parent / "ontologies"
+
+ENTITY_CLASSES = {
+    "PER": KG.Person, "Peop": KG.Person,
+    "ORG": KG.Organization, "Org": KG.Organization,
+    "LOC": KG.Location, "Loc": KG.Location,
+    "TIME": KG.Time, "NUM": KG.Quantity,
+    "MISC": KG.Miscellaneous, "Other": KG.Miscellaneous,
+}  # fmt: skip
+CONLL_PREDICATES = {
+    "Work_For": CONLL.workFor, "Kill": CONLL.kill, "OrgBased_In": CONLL.orgBasedIn,
+    "Live_In": CONLL.liveIn, "Located_In": CONLL.locatedIn,
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """The extractor that produced the triples, as provenance records it."""
+
+    name: str
+    version: str
+
+
+@dataclass(slots=True)
+class GraphStats:
+    """What building one document's graph wrote and rejected."""
+
+    entities: int = 0
+    triples: int = 0
+    rejected: int = 0
+    rejected_examples: list[str] = field(default_factory=list)
+
+
+def entity_class(entity_type: str) -> URIRef:
+    """Ontology class of an extractor entity type (``kg:Entity`` for unknown types)."""
+    return ENTITY_CLASSES.get(entity_type, KG.Entity)
+
+
+def predicate(label: str) -> URIRef:
+    """Ontology property of a relation label: Wikidata ids, CoNLL04 labels.
+
+    Raises:
+        KeyError: the label has no property in the ontologies.
+
+    """
+    if label in CONLL_PREDICATES:
+        return CONLL_PREDICATES[label]
+    try:
+        return URIRef(str(getattr(WDT, label)))
+    except AttributeError:
+        raise KeyError(f"relation label {label!r} has no property in the ontologies") from None
+
+
+@cache
+def constraints() -> tuple[dict[URIRef, URIRef], dict[URIRef, URIRef]]:
+    """Domain and range of every property declared in ``ontologies/*.ttl``."""
+    ontology = Graph()
+    for file in sorted(ONTOLOGY_DIR.glob("*.ttl")):
+        ontology.parse(file, format="turtle")
+    domains = {URIRef(str(s)): URIRef(str(o)) for s, o in ontology.subject_objects(RDFS.domain)}
+    ranges = {URIRef(str(s)): URIRef(str(o)) for s, o in ontology.subject_objects(RDFS.range)}
+    return domains, ranges
+
+
+def _fits(kind: URIRef, expected: URIRef | None) -> bool:
+    return expected is None or expected in (kind, KG.Entity) or not str(expected).startswith(str(KG))
+
+
+def _sentence(parsed: ParsedDocument, *spans: Span) -> tuple[str, int]:
+    """Return the text of the sentences holding `spans`, and its character offset."""
+    starts = parsed.text.sentence_starts
+    first = max(s for s in starts if s <= min(span.start for span in spans))
+    last_word = max(span.end for span in spans) - 1
+    following = [s for s in starts if s > last_word]
+    end_word = (following[0] if following else len(parsed.text.tokens)) - 1
+    begin, end = parsed.char_starts[first], parsed.char_ends[end_word]
+    return parsed.document.text[begin:end], begin
+
+
+def add_document(
+    dataset: Dataset, result: DocumentExtraction, minter: IriMinter, model: ModelInfo, min_confidence: float = 0.0
+) -> GraphStats:
+    """Write `result` into its document's named graph of `dataset`, replacing what was there."""
+    parsed, extraction = result.parsed, result.extraction
+    document = URIRef(minter.document(parsed.document.id))
+    dataset.remove_graph(dataset.graph(document))
+    graph = dataset.graph(document)
+    stats = GraphStats()
+    graph.add((document, RDF.type, KG.Document))
+    if parsed.document.title:
+        graph.add((document, SDO.name, Literal(parsed.document.title)))
+    model_iri = URIRef(minter.model(model.name, model.version))
+    graph.add((model_iri, RDF.type, KG.Extractor))
+    graph.add((model_iri, RDFS.label, Literal(model.name)))
+    graph.add((model_iri, KG.modelVersion, Literal(model.version)))
+    nodes = [_add_entity(graph, parsed, entity, minter, document) for entity in extraction.entities]
+    stats.entities = len(set(nodes))
+    domains, ranges = constraints()
+    for relation in extraction.relations:
+        if relation.confidence < min_confidence:
+            continue
+        head, tail = extraction.entities[relation.head], extraction.entities[relation.tail]
+        try:
+            prop = predicate(relation.label)
+        except KeyError:
+            prop = None
+        if prop is None or not (
+            _fits(entity_class(head.type), domains.get(prop)) and _fits(entity_class(tail.type), ranges.get(prop))
+        ):
+            stats.rejected += 1
+            stats.rejected_examples.append(f"{head.type} {relation.label} {tail.type}")
+            continue
+        subject, obj = nodes[relation.head], nodes[relation.tail]
+        head_span, tail_span = head.mentions[0], tail.mentions[0]
+        offsets = (*parsed.char_span(head_span), *parsed.char_span(tail_span))
+        statement = URIRef(minter.statement(str(document), str(subject), str(prop), str(obj), offsets))
+        sentence, _ = _sentence(parsed, head_span, tail_span)
+        graph.add((subject, prop, obj))
+        for p, o in (
+            (RDF.type, KG.Extraction),
+            (RDF.subject, subject),
+            (RDF.predicate, prop),
+            (RDF.object, obj),
+            (KG.sourceDocument, document),
+            (KG.sentence, Literal(sentence)),
+            (KG.subjectStart, Literal(offsets[0])),
+            (KG.subjectEnd, Literal(offsets[1])),
+            (KG.objectStart, Literal(offsets[2])),
+            (KG.objectEnd, Literal(offsets[3])),
+            (KG.confidence, Literal(Decimal(f"{relation.confidence:.4f}"), datatype=XSD.decimal)),
+            (KG.extractedBy, model_iri),
+        ):
+            graph.add((statement, p, o))
+        stats.triples += 1
+    return stats
+
+
+def _add_entity(
+    graph: Graph, parsed: ParsedDocument, entity: PredictedEntity, minter: IriMinter, document: URIRef
+) -> URIRef:
+    surfaces = [parsed.surface(mention) for mention in entity.mentions]
+    label = max(surfaces, key=len)
+    node = URIRef(minter.entity(label, str(entity_class(entity.type))))
+    graph.add((node, RDF.type, entity_class(entity.type)))
+    graph.add((node, RDFS.label, Literal(label)))
+    graph.add((node, KG.mentionedIn, document))
+    graph.add((node, PROV.wasDerivedFrom, document))
+    for alias in sorted(set(surfaces) - {label}):
+        graph.add((node, KG.alias, Literal(alias)))
+    return node
