@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from kgbuild.errors import KgBuildError
+from kgbuild.pipeline import DocumentExtraction
 from kgbuild.records import Example
 from kgbuild.settings import DEFAULT_BASE_MODEL
 
@@ -171,22 +172,22 @@ def evaluate_command(
 def extract_command(
     corpus: Annotated[Path, typer.Argument(help="A folder of .txt/.md files, a .jsonl or a .csv file.")],
     model: Annotated[str, typer.Option("--model", help="wikidata, conll04 or a model directory.")] = "wikidata",
-    jsonl: Annotated[
-        Path | None, typer.Option("--jsonl", help="Also write every relation found as JSON Lines.")
-    ] = None,
-    min_confidence: Annotated[float, typer.Option(help="Show relations at least this confident.")] = 0.5,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the knowledge graph here (graph.trig).")] = None,
+    min_confidence: Annotated[float, typer.Option(help="Keep relations at least this confident.")] = 0.5,
     batch_size: Annotated[int, typer.Option(help="Documents per batch.")] = 32,
+    quiet: Annotated[bool, typer.Option("--quiet", help="Print only the summary.")] = False,
 ) -> None:
-    """Extract entities and relations from a corpus and print what was found."""
-    import os
-    import tempfile
+    """Extract entities and relations from a corpus into an RDF graph; print what was found."""
+    import time
     from collections.abc import Iterator
-    from dataclasses import asdict
+
+    from rdflib import Dataset
 
     from kgbuild.corpus import CorpusProblem, read_corpus
     from kgbuild.extraction.extractor import RelationExtractor
     from kgbuild.parsing import SpacyParser
-    from kgbuild.pipeline import extract_documents, found_relations
+    from kgbuild.pipeline import BuildSummary, extract_documents, write_graph
+    from kgbuild.rdf.graph import entity_nodes
     from kgbuild.records import Document
     from kgbuild.settings import resolve_model_dir
 
@@ -200,33 +201,50 @@ def extract_command(
             else:
                 yield item
 
+    started = time.monotonic()
+    dataset = Dataset()
+    summary = BuildSummary()
     try:
-        extractor = RelationExtractor.load(resolve_model_dir(model))
-        counts = {"documents": 0, "entities": 0, "relations": 0}
-        rows = []
-        for result in extract_documents(documents(), extractor, SpacyParser(), batch_size=batch_size):
-            counts["documents"] += 1
-            counts["entities"] += len(result.extraction.entities)
-            found = [r for r in found_relations(result) if r.confidence >= min_confidence]
-            counts["relations"] += len(found)
-            title = result.parsed.document.title or result.parsed.document.id
-            typer.echo(f"\n{title}  ({len(result.extraction.entities)} entities)")
-            for relation in found:
-                typer.echo(
-                    f"  {relation.head} [{relation.head_type}] --{relation.label_name}--> "
-                    f"{relation.tail} [{relation.tail_type}]  {relation.confidence:.2f}"
-                )
-                rows.append(json.dumps(asdict(relation), ensure_ascii=False))
+        directory = resolve_model_dir(model)
+        extractor = RelationExtractor.load(directory)
+        name = extractor.config.name or directory.name
+        results = extract_documents(documents(), extractor, SpacyParser(), batch_size=batch_size)
+        for result in write_graph(results, dataset, name, extractor.config.version, summary, min_confidence):
+            if not quiet:
+                _print_findings(result, min_confidence)
     except (KgBuildError, ValueError) as error:
         raise _fail(str(error)) from None
-    if jsonl is not None:
-        jsonl.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=jsonl.parent, delete=False, encoding="utf-8") as handle:
-            handle.write("".join(row + "\n" for row in rows))
-        os.replace(handle.name, jsonl)
+    if out is not None:
+        _write_atomically(out / "graph.trig", dataset.serialize(format="trig"))
     typer.echo(
-        f"\n{counts['documents']} documents, {counts['entities']} entities, {counts['relations']} relations"
-        f" (confidence >= {min_confidence}), {len(problems)} skipped"
+        f"\n{summary.documents} documents, {len(entity_nodes(dataset))} entities, {summary.triples} triples"
+        f" (confidence >= {min_confidence}, mean {summary.mean_confidence:.2f}),"
+        f" {summary.rejected} rejected by domain/range, {len(problems)} documents skipped,"
+        f" {time.monotonic() - started:.1f} s" + (f"; graph: {out / 'graph.trig'}" if out else "")
     )
     if problems:
         raise typer.Exit(1)
+
+
+def _print_findings(result: DocumentExtraction, min_confidence: float) -> None:
+    from kgbuild.pipeline import found_relations
+
+    title = result.parsed.document.title or result.parsed.document.id
+    typer.echo(f"\n{title}  ({len(result.extraction.entities)} entities)")
+    for relation in found_relations(result):
+        if relation.confidence >= min_confidence:
+            typer.echo(
+                f"  {relation.head} [{relation.head_type}] --{relation.label_name}--> "
+                f"{relation.tail} [{relation.tail_type}]  {relation.confidence:.2f}"
+            )
+
+
+def _write_atomically(path: Path, content: str) -> None:
+    """Write `content` to `path` so that a reader sees the old file or the new one, never a part."""
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, encoding="utf-8") as handle:
+        handle.write(content)
+    os.replace(handle.name, path)

@@ -87,3 +87,44 @@ def found_relations(result: DocumentExtraction) -> list[FoundRelation]:
             )
         )
     return sorted(found, key=lambda r: -r.confidence)
+
+
+@dataclass(slots=True)
+class BuildSummary:
+    """Counts of one graph build, as the extract command reports them."""
+
+    documents: int = 0
+    entities: int = 0
+    triples: int = 0
+    rejected: int = 0
+    confidence_sum: float = 0.0
+
+    @property
+    def mean_confidence(self) -> float:
+        """Mean confidence of the triples written (0 when there are none)."""
+        return self.confidence_sum / self.triples if self.triples else 0.0
+
+
+def write_graph(
+    results: Iterable[DocumentExtraction],
+    dataset: Any,
+    model_name: str,
+    model_version: str,
+    summary: BuildSummary,
+    min_confidence: float = 0.5,
+    base: str | None = None,
+) -> Iterator[DocumentExtraction]:
+    """Add each result's named graph to `dataset` (an rdflib `Dataset`), count it in `summary`, yield it."""
+    from kgbuild.rdf.graph import ModelInfo, add_document
+    from kgbuild.rdf.iris import DEFAULT_BASE, IriMinter
+
+    minter = IriMinter(base or DEFAULT_BASE)
+    model = ModelInfo(model_name, model_version)
+    for result in results:
+        stats = add_document(dataset, result, minter, model, min_confidence)
+        summary.documents += 1
+        summary.entities += stats.entities
+        summary.triples += stats.triples
+        summary.rejected += stats.rejected
+        summary.confidence_sum += stats.confidence_sum
+        yield result

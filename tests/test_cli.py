@@ -87,12 +87,16 @@ def test_extract_prints_findings_and_exits_1_when_a_document_is_skipped(tiny_ber
     corpus.mkdir()
     (corpus / "a.txt").write_text("Betsy Ross was born in Philadelphia. Rome is in Lazio.")
     result = runner.invoke(
-        app, ["extract", str(corpus), "--model", str(tmp_path / "model"), "--jsonl", str(tmp_path / "f.jsonl")]
+        app, ["extract", str(corpus), "--model", str(tmp_path / "model"), "--out", str(tmp_path / "kg")]
     )
     assert result.exit_code == 0, result.output
-    assert "1 documents" in result.output and "0 skipped" in result.output
-    assert (tmp_path / "f.jsonl").exists()
+    assert "1 documents" in result.output and "0 documents skipped" in result.output
+    from rdflib import Dataset
+
+    graph = Dataset()
+    graph.parse(tmp_path / "kg" / "graph.trig", format="trig")
+    assert any("doc/a.txt" in str(g.identifier) for g in graph.graphs())
     (corpus / "bad.txt").write_bytes(b"\xff\xfe\xfa")
     result = runner.invoke(app, ["extract", str(corpus), "--model", str(tmp_path / "model")])
     assert result.exit_code == 1
-    assert "bad.txt" in result.output and "not UTF-8" in result.output and "1 skipped" in result.output
+    assert "bad.txt" in result.output and "not UTF-8" in result.output and "1 documents skipped" in result.output

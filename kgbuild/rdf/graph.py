@@ -52,6 +52,7 @@ class GraphStats:
     entities: int = 0
     triples: int = 0
     rejected: int = 0
+    confidence_sum: float = 0.0
     rejected_examples: list[str] = field(default_factory=list)
 
 
@@ -156,7 +157,14 @@ def add_document(
         ):
             graph.add((statement, p, o))
         stats.triples += 1
+        stats.confidence_sum += relation.confidence
     return stats
+
+
+def entity_nodes(dataset: Dataset) -> set[URIRef]:
+    """Distinct entity IRIs across all named graphs."""
+    classes = set(ENTITY_CLASSES.values()) | {KG.Entity}
+    return {URIRef(str(s)) for s, _, o, _ in dataset.quads((None, RDF.type, None, None)) if o in classes}
 
 
 def _add_entity(
