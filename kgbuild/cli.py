@@ -10,7 +10,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -171,72 +171,143 @@ def evaluate_command(
 @app.command("extract")
 def extract_command(
     corpus: Annotated[Path, typer.Argument(help="A folder of .txt/.md files, a .jsonl or a .csv file.")],
+    out: Annotated[Path, typer.Option("--out", help="Knowledge-graph directory to create or update.")],
     model: Annotated[str, typer.Option("--model", help="wikidata, conll04 or a model directory.")] = "wikidata",
-    out: Annotated[Path | None, typer.Option("--out", help="Write the knowledge graph here (graph.trig).")] = None,
     min_confidence: Annotated[float, typer.Option(help="Keep relations at least this confident.")] = 0.5,
     batch_size: Annotated[int, typer.Option(help="Documents per batch.")] = 32,
-    quiet: Annotated[bool, typer.Option("--quiet", help="Print only the summary.")] = False,
+    workers: Annotated[int, typer.Option(help="CPU threads for the model (0: torch's default).")] = 0,
+    show: Annotated[int, typer.Option(help="Print this many of the most confident triples at the end.")] = 15,
 ) -> None:
-    """Extract entities and relations from a corpus into an RDF graph; print what was found."""
+    """Extract a corpus into an RDF knowledge graph: resumable, incremental, one named graph per document."""
     import time
-    from collections.abc import Iterator
 
-    from rdflib import Dataset
-
-    from kgbuild.corpus import CorpusProblem, read_corpus
+    from kgbuild.corpus import read_corpus
     from kgbuild.extraction.extractor import RelationExtractor
     from kgbuild.parsing import SpacyParser
-    from kgbuild.pipeline import BuildSummary, extract_documents, write_graph
-    from kgbuild.rdf.graph import entity_nodes
-    from kgbuild.records import Document
+    from kgbuild.pipeline import BuildReport, build_knowledge_graph
+    from kgbuild.rdf.graph import graph_summary, top_triples
+    from kgbuild.rdf.store import KnowledgeGraphDir
     from kgbuild.settings import resolve_model_dir
 
-    problems: list[CorpusProblem] = []
-
-    def documents() -> Iterator[Document]:
-        for item in read_corpus(corpus):
-            if isinstance(item, CorpusProblem):
-                problems.append(item)
-                typer.echo(f"skipped {item.source}: {item.reason}", err=True)
-            else:
-                yield item
-
+    if workers < 0 or batch_size <= 0 or not 0.0 <= min_confidence <= 1.0:
+        raise _fail(
+            f"need --workers >= 0, --batch-size > 0 and --min-confidence in [0, 1]; "
+            f"got {workers}, {batch_size}, {min_confidence}"
+        )
     started = time.monotonic()
-    dataset = Dataset()
-    summary = BuildSummary()
+    progress = _Progress()
     try:
+        if workers:
+            import torch
+
+            torch.set_num_threads(workers)
         directory = resolve_model_dir(model)
         extractor = RelationExtractor.load(directory)
-        name = extractor.config.name or directory.name
-        results = extract_documents(documents(), extractor, SpacyParser(), batch_size=batch_size)
-        for result in write_graph(results, dataset, name, extractor.config.version, summary, min_confidence):
-            if not quiet:
-                _print_findings(result, min_confidence)
+        kg = KnowledgeGraphDir(out, create=True)
+        report: BuildReport = build_knowledge_graph(
+            read_corpus(corpus), kg, extractor, SpacyParser(), extractor.config.name or directory.name,
+            extractor.config.version, min_confidence, batch_size, on_document=progress.update,
+        )  # fmt: skip
+        progress.close()
+        dataset = kg.dataset()
+        summary = graph_summary(dataset)
+        best = top_triples(dataset, show)
     except (KgBuildError, ValueError) as error:
         raise _fail(str(error)) from None
-    if out is not None:
-        _write_atomically(out / "graph.trig", dataset.serialize(format="trig"))
+    for line in best:
+        typer.echo(line)
+    elapsed = time.monotonic() - started
     typer.echo(
-        f"\n{summary.documents} documents, {len(entity_nodes(dataset))} entities, {summary.triples} triples"
-        f" (confidence >= {min_confidence}, mean {summary.mean_confidence:.2f}),"
-        f" {summary.rejected} rejected by domain/range, {len(problems)} documents skipped,"
-        f" {time.monotonic() - started:.1f} s" + (f"; graph: {out / 'graph.trig'}" if out else "")
+        f"\n{report.documents} documents extracted ({report.sentences} sentences, "
+        f"{report.sentences / elapsed:.1f} sentences/s), {report.skipped_unchanged} unchanged, "
+        f"{len(report.failed)} failed; {report.rejected} triples rejected by domain/range\n"
+        f"graph: {summary['entities']} entities, {summary['triples']} triples, "
+        f"duplicate-entity rate {100 * summary['duplicate_entity_rate']:.1f}%, "
+        f"provenance coverage {100 * summary['provenance_coverage']:.1f}%, "
+        f"mean confidence {summary['mean_confidence']:.2f}, {elapsed:.1f} s -> {out}"
     )
-    if problems:
+    if report.failed:
+        typer.echo("failed:\n  " + "\n  ".join(report.failed), err=True)
         raise typer.Exit(1)
 
 
-def _print_findings(result: DocumentExtraction, min_confidence: float) -> None:
-    from kgbuild.pipeline import found_relations
+class _Progress:
+    """A progress bar on a terminal; a line every 100 documents otherwise."""
 
-    title = result.parsed.document.title or result.parsed.document.id
-    typer.echo(f"\n{title}  ({len(result.extraction.entities)} entities)")
-    for relation in found_relations(result):
-        if relation.confidence >= min_confidence:
-            typer.echo(
-                f"  {relation.head} [{relation.head_type}] --{relation.label_name}--> "
-                f"{relation.tail} [{relation.tail_type}]  {relation.confidence:.2f}"
-            )
+    def __init__(self) -> None:
+        import time
+
+        from tqdm import tqdm
+
+        self.started = time.monotonic()
+        self.bar = tqdm(unit="doc", disable=not sys.stderr.isatty(), desc="extract")
+
+    def update(self, result: DocumentExtraction, report: Any) -> None:
+        import time
+
+        rate = report.sentences / max(time.monotonic() - self.started, 1e-9)
+        self.bar.update(1)
+        self.bar.set_postfix(sentences_per_s=f"{rate:.1f}", triples=report.triples)
+        if self.bar.disable and report.documents % 100 == 0:
+            typer.echo(f"{report.documents} documents, {rate:.1f} sentences/s, {report.triples} triples", err=True)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+@app.command("remove")
+def remove_command(
+    kg_dir: Annotated[Path, typer.Argument(help="Knowledge-graph directory.")],
+    document_id: Annotated[str, typer.Argument(help="Id of the document to remove.")],
+) -> None:
+    """Remove a document and every triple that only it supported."""
+    from kgbuild.rdf.store import KnowledgeGraphDir
+
+    try:
+        kg = KnowledgeGraphDir(kg_dir)
+        if not kg.remove_document(document_id):
+            raise _fail(f"{kg_dir}: no document {document_id!r}")
+        kg.dataset()  # rebuild the store now, not at the next query
+    except KgBuildError as error:
+        raise _fail(str(error)) from None
+    typer.echo(f"removed {document_id}")
+
+
+@app.command("export")
+def export_command(
+    kg_dir: Annotated[Path, typer.Argument(help="Knowledge-graph directory.")],
+    format: Annotated[str, typer.Option("--format", help="trig, nquads, turtle, ntriples or jsonld.")] = "trig",
+    out: Annotated[Path | None, typer.Option("--out", help="File to write (default: standard output).")] = None,
+) -> None:
+    """Export the graph; Turtle and N-Triples hold one graph, so they get the union of all named graphs."""
+    from kgbuild.rdf.store import KnowledgeGraphDir, export_text
+
+    try:
+        text, note = export_text(KnowledgeGraphDir(kg_dir).dataset(), format)
+    except (KgBuildError, ValueError) as error:
+        raise _fail(str(error)) from None
+    if note:
+        typer.echo(note, err=True)
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        _write_atomically(out, text)
+
+
+@app.command("sparql")
+def sparql_command(
+    kg_dir: Annotated[Path, typer.Argument(help="Knowledge-graph directory.")],
+    query: Annotated[str, typer.Argument(help="A SPARQL query, or a file holding one.")],
+    format: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+) -> None:
+    """Run a read-only SPARQL query over the graph."""
+    from kgbuild.rdf.store import KnowledgeGraphDir, run_query
+
+    text = Path(query).read_text(encoding="utf-8") if Path(query).is_file() else query
+    try:
+        typer.echo(run_query(KnowledgeGraphDir(kg_dir).dataset(), text, format), nl=False)
+    except (KgBuildError, ValueError) as error:
+        raise _fail(str(error)) from None
 
 
 def _write_atomically(path: Path, content: str) -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from functools import cache
 from itertools import islice
 from typing import Any
@@ -90,41 +90,78 @@ def found_relations(result: DocumentExtraction) -> list[FoundRelation]:
 
 
 @dataclass(slots=True)
-class BuildSummary:
-    """Counts of one graph build, as the extract command reports them."""
+class BuildReport:
+    """What one build run did, as the extract command reports it."""
 
     documents: int = 0
-    entities: int = 0
+    sentences: int = 0
+    skipped_unchanged: int = 0
+    failed: list[str] = field(default_factory=list)
     triples: int = 0
     rejected: int = 0
-    confidence_sum: float = 0.0
-
-    @property
-    def mean_confidence(self) -> float:
-        """Mean confidence of the triples written (0 when there are none)."""
-        return self.confidence_sum / self.triples if self.triples else 0.0
 
 
-def write_graph(
-    results: Iterable[DocumentExtraction],
-    dataset: Any,
+def build_knowledge_graph(
+    items: Iterable[Document | Any],
+    kg: Any,
+    extractor: Any,
+    parser: Any,
     model_name: str,
     model_version: str,
-    summary: BuildSummary,
     min_confidence: float = 0.5,
+    batch_size: int = 32,
     base: str | None = None,
-) -> Iterator[DocumentExtraction]:
-    """Add each result's named graph to `dataset` (an rdflib `Dataset`), count it in `summary`, yield it."""
-    from kgbuild.rdf.graph import ModelInfo, add_document
-    from kgbuild.rdf.iris import DEFAULT_BASE, IriMinter
+    on_document: Callable[[DocumentExtraction, BuildReport], None] | None = None,
+) -> BuildReport:
+    """Extract new and changed documents of a corpus into the knowledge-graph directory `kg`.
 
+    Resumable and idempotent: a document whose content and model are unchanged since it was
+    written is skipped, a changed one replaces its own named graph, each is written atomically.
+
+    Args:
+        items: documents, and `CorpusProblem` records for documents that could not be read.
+        kg: a `KnowledgeGraphDir`; extractor: a `RelationExtractor`; parser: a `SpacyParser`.
+
+    """
+    from datetime import UTC, datetime
+
+    from kgbuild.corpus import CorpusProblem
+    from kgbuild.rdf.graph import ModelInfo, document_nquads, run_nquads
+    from kgbuild.rdf.iris import DEFAULT_BASE, IriMinter
+    from kgbuild.rdf.store import content_hash
+
+    started = datetime.now(UTC).isoformat(timespec="seconds")
     minter = IriMinter(base or DEFAULT_BASE)
     model = ModelInfo(model_name, model_version)
-    for result in results:
-        stats = add_document(dataset, result, minter, model, min_confidence)
-        summary.documents += 1
-        summary.entities += stats.entities
-        summary.triples += stats.triples
-        summary.rejected += stats.rejected
-        summary.confidence_sum += stats.confidence_sum
-        yield result
+    model_key = f"{model_name}@{model_version}@{min_confidence}"
+    finished = kg.finished()
+    report = BuildReport()
+    digests: dict[str, str] = {}
+
+    def pending() -> Iterator[Document]:
+        for item in items:
+            if isinstance(item, CorpusProblem):
+                report.failed.append(f"{item.source}: {item.reason}")
+            elif item.id in digests:
+                report.failed.append(f"{item.id}: duplicate document id")
+            else:
+                digests[item.id] = content_hash(item, model_key)
+                if finished.get(item.id) == digests[item.id]:
+                    report.skipped_unchanged += 1
+                else:
+                    yield item
+
+    for result in extract_documents(pending(), extractor, parser, batch_size):
+        nquads, stats = document_nquads(result, minter, model, min_confidence)
+        kg.write_document(result.parsed.document.id, digests[result.parsed.document.id], nquads)
+        report.documents += 1
+        report.sentences += len(result.parsed.text.sentence_starts)
+        report.triples += stats.triples
+        report.rejected += stats.rejected
+        if on_document:
+            on_document(result, report)
+    if report.documents:
+        ended = datetime.now(UTC).isoformat(timespec="seconds")
+        run_id, record = run_nquads(minter, model, started, ended, str(kg.path), report.documents)
+        kg.write_run(run_id, record)
+    return report

@@ -1,6 +1,7 @@
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from kgbuild.cli import app
@@ -81,22 +82,95 @@ def test_calibrate_rewrites_the_config_in_place(tiny_bert, tmp_path):
     assert json.loads((tmp_path / "model" / "metrics.json").read_text())["calibration"] == report
 
 
-def test_extract_prints_findings_and_exits_1_when_a_document_is_skipped(tiny_bert, tmp_path):
-    assert runner.invoke(app, _train_args(tiny_bert, tmp_path / "model")).exit_code == 0
+@pytest.fixture(scope="module")
+def tiny_model(tiny_bert, tmp_path_factory):
+    out = tmp_path_factory.mktemp("models") / "tiny"
+    result = runner.invoke(app, _train_args(tiny_bert, out))
+    assert result.exit_code == 0, result.output
+    return str(out)
+
+
+def _extract(corpus, kg, model):
+    return runner.invoke(app, ["extract", str(corpus), "--model", model, "--out", str(kg), "--min-confidence", "0"])
+
+
+def _quads(kg):
+    from rdflib import Dataset
+
+    from kgbuild.rdf.store import KnowledgeGraphDir
+
+    local = Dataset()
+    for quad in KnowledgeGraphDir(kg).dataset().quads((None, None, None, None)):
+        local.add(quad)
+    return set(local.quads((None, None, None, None)))
+
+
+def test_extract_is_incremental_idempotent_and_removable(tiny_model, tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "a.txt").write_text("Betsy Ross was born in Philadelphia. Rome is in Lazio.")
-    result = runner.invoke(
-        app, ["extract", str(corpus), "--model", str(tmp_path / "model"), "--out", str(tmp_path / "kg")]
-    )
+    (corpus / "b.txt").write_text("Bruno Pusterla works for the Italian Agricultural Confederation.")
+    result = _extract(corpus, tmp_path / "kg", tiny_model)
     assert result.exit_code == 0, result.output
-    assert "1 documents" in result.output and "0 documents skipped" in result.output
+    assert "2 documents extracted" in result.output and "provenance coverage 100.0%" in result.output
+    first = _quads(tmp_path / "kg")
+    again = _extract(corpus, tmp_path / "kg", tiny_model)
+    assert "0 documents extracted" in again.output and "2 unchanged" in again.output
+    assert _quads(tmp_path / "kg") == first
+    (corpus / "b.txt").write_text("Mikhail Shevtsov works for ITAR-TASS.")
+    changed = _extract(corpus, tmp_path / "kg", tiny_model)
+    assert "1 documents extracted" in changed.output and "1 unchanged" in changed.output
+    graphs = {str(g) for *_, g in _quads(tmp_path / "kg")}
+    assert any(g.endswith("doc/b.txt") for g in graphs)
+    assert runner.invoke(app, ["remove", str(tmp_path / "kg"), "b.txt"]).exit_code == 0
+    assert not any(str(g).endswith("doc/b.txt") for *_, g in _quads(tmp_path / "kg"))
+    assert {q for q in first if str(q[3]).endswith("doc/a.txt")} <= _quads(tmp_path / "kg")
+    missing = runner.invoke(app, ["remove", str(tmp_path / "kg"), "nope.txt"])
+    assert missing.exit_code == 2 and "no document 'nope.txt'" in missing.output
+
+
+def test_extract_exits_1_and_names_a_document_it_could_not_read(tiny_model, tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Rome is in Lazio.")
+    (corpus / "bad.txt").write_bytes(b"\xff\xfe\xfa")
+    result = _extract(corpus, tmp_path / "kg", tiny_model)
+    assert result.exit_code == 1
+    assert "bad.txt" in result.output and "not UTF-8" in result.output and "1 documents extracted" in result.output
+
+
+def test_export_formats_and_the_union_note(tiny_model, tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Rome is in Lazio.")
+    assert _extract(corpus, tmp_path / "kg", tiny_model).exit_code == 0
     from rdflib import Dataset
 
-    graph = Dataset()
-    graph.parse(tmp_path / "kg" / "graph.trig", format="trig")
-    assert any("doc/a.txt" in str(g.identifier) for g in graph.graphs())
-    (corpus / "bad.txt").write_bytes(b"\xff\xfe\xfa")
-    result = runner.invoke(app, ["extract", str(corpus), "--model", str(tmp_path / "model")])
-    assert result.exit_code == 1
-    assert "bad.txt" in result.output and "not UTF-8" in result.output and "1 documents skipped" in result.output
+    trig = runner.invoke(app, ["export", str(tmp_path / "kg"), "--format", "trig", "--out", str(tmp_path / "g.trig")])
+    assert trig.exit_code == 0
+    parsed = Dataset()
+    parsed.parse(tmp_path / "g.trig", format="trig")
+    assert {(s, p, o, g) for s, p, o, g in parsed.quads((None, None, None, None))} == _quads(tmp_path / "kg")
+    turtle = runner.invoke(app, ["export", str(tmp_path / "kg"), "--format", "turtle"])
+    assert turtle.exit_code == 0 and "union of" in turtle.output
+    assert runner.invoke(app, ["export", str(tmp_path / "kg"), "--format", "rdfxml"]).exit_code == 2
+
+
+def test_sparql_answers_and_refuses_updates_service_and_bad_syntax(tiny_model, tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Rome is in Lazio.")
+    assert _extract(corpus, tmp_path / "kg", tiny_model).exit_code == 0
+    kg = str(tmp_path / "kg")
+    query = "SELECT ?d WHERE { GRAPH ?g { ?d a <https://w3id.org/kgbuild/ontology#Document> } }"
+    result = runner.invoke(app, ["sparql", kg, query, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["results"]["bindings"][0]["d"]["value"].endswith("doc/a.txt")
+    for bad, message in (
+        ("INSERT DATA { <urn:a> <urn:b> <urn:c> }", "updates are refused"),
+        ("SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }", "SERVICE is refused"),
+        ("SELEKT * WHERE { ?s ?p ?o }", "SPARQL syntax error"),
+        ("LOAD <file:///etc/passwd>", "updates are refused"),
+    ):
+        refused = runner.invoke(app, ["sparql", kg, bad])
+        assert refused.exit_code == 2 and message in refused.output, (bad, refused.output)

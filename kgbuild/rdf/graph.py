@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from rdflib import RDF, RDFS, XSD, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import PROV, SDO
 
-from kgbuild.pipeline import DocumentExtraction
-from kgbuild.rdf.iris import IriMinter
+from kgbuild.pipeline import DocumentExtraction, relation_names
+from kgbuild.rdf.iris import IriMinter, normalize_label
 from kgbuild.rdf.namespaces import CONLL, KG, WDT
 from kgbuild.records import ParsedDocument, PredictedEntity, Span
 
@@ -180,3 +181,96 @@ def _add_entity(
     for alias in sorted(set(surfaces) - {label}):
         graph.add((node, KG.alias, Literal(alias)))
     return node
+
+
+def document_nquads(
+    result: DocumentExtraction, minter: IriMinter, model: ModelInfo, min_confidence: float
+) -> tuple[str, GraphStats]:
+    """Serialise one document's named graph as N-Quads, with its build statistics."""
+    dataset = Dataset()
+    stats = add_document(dataset, result, minter, model, min_confidence)
+    lines = dataset.serialize(format="nquads").splitlines()
+    return "".join(line + "\n" for line in sorted(lines) if line.strip()), stats
+
+
+def run_nquads(
+    minter: IriMinter, model: ModelInfo, started: str, ended: str, corpus: str, documents: int
+) -> tuple[str, str]:
+    """Return the run's id and its PROV-O record (N-Quads, in the run's own named graph)."""
+    run = URIRef(minter.run(started, corpus))
+    dataset = Dataset()
+    graph = dataset.graph(run)
+    model_iri = URIRef(minter.model(model.name, model.version))
+    for p, o in (
+        (RDF.type, KG.ExtractionRun),
+        (PROV.startedAtTime, Literal(started, datatype=XSD.dateTime)),
+        (PROV.endedAtTime, Literal(ended, datatype=XSD.dateTime)),
+        (PROV.wasAssociatedWith, model_iri),
+        (PROV.used, Literal(corpus)),
+        (RDFS.comment, Literal(f"{documents} documents extracted")),
+    ):
+        graph.add((run, p, o))
+    graph.add((model_iri, RDF.type, KG.Extractor))
+    graph.add((model_iri, RDFS.label, Literal(model.name)))
+    graph.add((model_iri, KG.modelVersion, Literal(model.version)))
+    return str(run).rsplit("/", 1)[-1], dataset.serialize(format="nquads")
+
+
+def graph_summary(dataset: Dataset) -> dict[str, float | int]:
+    """Return what a user checks after a build: entities, triples, duplicates, provenance, confidence."""
+    labels: dict[str, set[str]] = {}
+    for row in _select(dataset, "SELECT DISTINCT ?e ?label WHERE { GRAPH ?g { ?e a ?type ; rdfs:label ?label } }"):
+        labels.setdefault(str(row[0]), set()).add(normalize_label(str(row[1])))
+    entities = [e for e in labels if "/entity/" in e]
+    owners: dict[str, int] = {}
+    for entity in entities:
+        for label in labels[entity]:
+            owners[label] = owners.get(label, 0) + 1
+    duplicates = sum(1 for e in entities if any(owners[label] > 1 for label in labels[e]))
+    [(statement_count, mean)] = _select(
+        dataset,
+        "SELECT (COUNT(DISTINCT ?t) AS ?n) (AVG(?c) AS ?mean)"
+        " WHERE { GRAPH ?g { ?t a kg:Extraction ; kg:confidence ?c } }",
+    )
+    [(triples, with_provenance)] = _select(
+        dataset,
+        "SELECT (COUNT(*) AS ?n) (SUM(?known) AS ?k) WHERE {"
+        " SELECT DISTINCT ?s ?p ?o"
+        " (IF(EXISTS { GRAPH ?h { ?t rdf:subject ?s ; rdf:predicate ?p ; rdf:object ?o } }, 1, 0) AS ?known)"
+        " WHERE { GRAPH ?g { ?s ?p ?o }"
+        " FILTER(STRSTARTS(STR(?p), STR(wdt:)) || STRSTARTS(STR(?p), STR(conll:))) } }",
+    )
+    triples, with_provenance = int(triples), int(with_provenance or 0)
+    return {
+        "entities": len(entities),
+        "triples": triples,
+        "statements": int(statement_count),
+        "duplicate_entity_rate": round(duplicates / len(entities), 4) if entities else 0.0,
+        "provenance_coverage": round(with_provenance / triples, 4) if triples else 1.0,
+        "mean_confidence": round(float(mean), 4) if mean is not None else 0.0,
+    }
+
+
+def _select(dataset: Dataset, query: str) -> list[tuple[Any, ...]]:
+    namespaces = {"rdf": str(RDF), "rdfs": str(RDFS), "kg": str(KG), "wdt": str(WDT), "conll": str(CONLL)}
+    return [tuple(row) for row in dataset.query(query, initNs=namespaces)]  # type: ignore[arg-type]
+
+
+def top_triples(dataset: Dataset, limit: int) -> list[str]:
+    """Return the `limit` most confident extracted triples, as readable lines with their sentence."""
+    if limit <= 0:
+        return []
+    rows = _select(
+        dataset,
+        "SELECT ?sl ?p ?ol ?c ?sentence WHERE { GRAPH ?g { ?t a kg:Extraction ; rdf:subject ?s ; rdf:predicate ?p ;"
+        " rdf:object ?o ; kg:confidence ?c ; kg:sentence ?sentence . ?s rdfs:label ?sl . ?o rdfs:label ?ol } }"
+        f" ORDER BY DESC(?c) ?sl LIMIT {int(limit)}",
+    )
+    names = relation_names()
+    lines = []
+    for subject, prop, obj, confidence, sentence in rows:
+        label = str(prop).rsplit("/", 1)[-1].rsplit("#", 1)[-1]
+        lines.append(
+            f"{subject} --{names.get(label, label)}--> {obj}  ({float(confidence):.2f})  \u201c{sentence}\u201d"
+        )
+    return lines

@@ -1,0 +1,205 @@
+"""The knowledge-graph directory: one N-Quads file per document, and an Oxigraph store built from them.
+
+Layout of ``KG_DIR``::
+
+    documents/<digest>.nq   one document's named graph; first line "# kgbuild {id, sha256}"
+    runs/<digest>.nq        the PROV-O record of each extraction run
+    store/                  Oxigraph on-disk store (rdflib API through oxrdflib), rebuilt from the files
+    store.stamp             which files the store was built from
+
+A document file is written atomically (temporary file, then rename), so a run killed at any point
+leaves every document either finished or absent; the next run skips finished documents whose
+content hash is unchanged. The store is derived data: it is rebuilt whenever the files change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from kgbuild.errors import InputTextError
+from kgbuild.records import Document
+
+HEADER = "# kgbuild "
+
+
+def content_hash(document: Document, model: str) -> str:
+    """Digest of everything that decides a document's graph: its fields and the model."""
+    payload = json.dumps([document.id, document.title, document.text, document.metadata, model], ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def write_atomically(path: Path, content: str) -> None:
+    """Write `content` to `path`: readers see the old file or the new one, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=".", suffix=".partial", delete=False) as handle:
+        handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(handle.name, path)
+
+
+class KnowledgeGraphDir:
+    """Read and write a knowledge-graph directory."""
+
+    def __init__(self, path: str | Path, create: bool = False):
+        self.path = Path(path)
+        if create:
+            self.path.mkdir(parents=True, exist_ok=True)
+        elif not (self.path / "documents").is_dir():
+            raise InputTextError(f"{self.path}: not a knowledge-graph directory (no documents/ folder)")
+        self.documents = self.path / "documents"
+        self.runs = self.path / "runs"
+
+    def document_file(self, document_id: str) -> Path:
+        """Where a document's named graph is kept."""
+        return self.documents / f"{hashlib.sha256(document_id.encode('utf-8')).hexdigest()[:32]}.nq"
+
+    def finished(self) -> dict[str, str]:
+        """Map each finished document id to the content hash it was built from."""
+        found = {}
+        for file in sorted(self.documents.glob("*.nq")) if self.documents.is_dir() else []:
+            with file.open(encoding="utf-8") as handle:
+                first = handle.readline()
+            if first.startswith(HEADER):
+                header = json.loads(first[len(HEADER) :])
+                found[header["id"]] = header["sha256"]
+        return found
+
+    def write_document(self, document_id: str, digest: str, nquads: str) -> None:
+        """Store one document's named graph (N-Quads text), replacing any earlier version."""
+        header = HEADER + json.dumps({"id": document_id, "sha256": digest}, ensure_ascii=False) + "\n"
+        write_atomically(self.document_file(document_id), header + nquads)
+
+    def remove_document(self, document_id: str) -> bool:
+        """Delete a document's graph; return whether it was there."""
+        file = self.document_file(document_id)
+        if not file.exists():
+            return False
+        file.unlink()
+        return True
+
+    def write_run(self, run_id: str, nquads: str) -> None:
+        """Store the provenance record of one run."""
+        write_atomically(self.runs / f"{run_id}.nq", nquads)
+
+    def files(self) -> list[Path]:
+        """Every N-Quads file of the graph, in a stable order."""
+        return sorted(self.documents.glob("*.nq")) + sorted(self.runs.glob("*.nq"))
+
+    def _stamp(self) -> str:
+        listing = [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in self.files()]
+        return hashlib.sha256(json.dumps(listing).encode()).hexdigest()
+
+    def dataset(self) -> Any:
+        """Open the graph read-only as an rdflib `Dataset` over the on-disk Oxigraph store, rebuilt if stale.
+
+        Read-only handles take no lock, so queries, exports and an endpoint can share the store.
+        """
+        import pyoxigraph
+        from oxrdflib.store import OxigraphStore
+        from rdflib import Dataset
+
+        store_dir, stamp_file = self.path / "store", self.path / "store.stamp"
+        stamp = self._stamp()
+        if not store_dir.is_dir() or not stamp_file.is_file() or stamp_file.read_text() != stamp:
+            shutil.rmtree(store_dir, ignore_errors=True)
+            store = pyoxigraph.Store(str(store_dir))
+            for file in self.files():
+                store.bulk_load(path=str(file), format=pyoxigraph.RdfFormat.N_QUADS)
+            store.flush()
+            del store
+            write_atomically(stamp_file, stamp)
+        return Dataset(store=OxigraphStore(store=pyoxigraph.Store.read_only(str(store_dir))))
+
+
+EXPORT_FORMATS = {"trig": "trig", "nquads": "nquads", "jsonld": "json-ld", "turtle": "turtle", "ntriples": "nt"}
+SINGLE_GRAPH = ("turtle", "ntriples")
+
+
+def export_text(dataset: Any, format: str) -> tuple[str, str]:
+    """Serialise the graph; return the text and a note for the user (empty if none).
+
+    Turtle and N-Triples cannot hold named graphs (rdflib silently drops them), so for those the
+    union of all named graphs is written, and the note says so.
+    """
+    if format not in EXPORT_FORMATS:
+        raise ValueError(f"format must be one of {', '.join(EXPORT_FORMATS)}, got {format!r}")
+    from rdflib import Dataset, Graph
+
+    local = Dataset()
+    for quad in dataset.quads((None, None, None, None)):
+        local.add(quad)
+    if format in SINGLE_GRAPH:
+        union = Graph()
+        for s, p, o, _ in local.quads((None, None, None, None)):
+            union.add((s, p, o))
+        graphs = len({g for *_, g in local.quads((None, None, None, None))})
+        note = f"{format} holds one graph: wrote the union of {graphs} named graphs (use trig or nquads to keep them)"
+        return union.serialize(format=EXPORT_FORMATS[format]), note
+    return local.serialize(format=EXPORT_FORMATS[format]), ""
+
+
+def check_read_only(query: str) -> Any:
+    """Parse a SPARQL query; refuse updates, SERVICE and LOAD.
+
+    Raises:
+        ValueError: a syntax error, an update, or a query that would reach outside the graph.
+
+    """
+    from rdflib.plugins.sparql import prepareQuery
+    from rdflib.plugins.sparql.algebra import traverse
+
+    if _is_update(query):
+        raise ValueError("updates are refused: this graph is read-only here (use kgbuild extract/remove)")
+    try:
+        prepared = prepareQuery(query)
+    except Exception as error:  # pyparsing raises its own tree of errors
+        raise ValueError(f"SPARQL syntax error: {error}") from None
+    reaches_out: list[str] = []
+
+    def visit(node: Any) -> None:
+        if getattr(node, "name", None) == "ServiceGraphPattern":
+            reaches_out.append("SERVICE")
+
+    traverse(prepared.algebra, visit)
+    if reaches_out:
+        raise ValueError("SERVICE is refused: queries may read only this graph")
+    return prepared
+
+
+def _is_update(query: str) -> bool:
+    from rdflib.plugins.sparql.parser import parseUpdate
+
+    try:
+        parsed = parseUpdate(query)
+    except Exception:  # not an update
+        return False
+    return bool(parsed.request)
+
+
+def run_query(dataset: Any, query: str, format: str = "table") -> str:
+    """Run a read-only query and format its results as a table, SPARQL JSON or CSV."""
+    if format not in ("table", "json", "csv"):
+        raise ValueError(f"format must be table, json or csv, got {format!r}")
+    check_read_only(query)
+    result = dataset.query(query)
+    if result.type in ("CONSTRUCT", "DESCRIBE"):
+        return str(result.graph.serialize(format="turtle"))
+    if format == "json":
+        return str(result.serialize(format="json").decode("utf-8")) + "\n"
+    if format == "csv":
+        return str(result.serialize(format="csv").decode("utf-8"))
+    if result.type == "ASK":
+        return f"{bool(result.askAnswer)}\n"
+    names = [str(v) for v in result.vars]
+    rows = [["" if value is None else str(value) for value in row] for row in result]
+    widths = [max([len(n), *(len(r[i]) for r in rows)]) for i, n in enumerate(names)]
+    lines = ["  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in rows]
+    return "\n".join(lines) + f"\n({len(rows)} rows)\n"
