@@ -310,6 +310,21 @@ def sparql_command(
         raise _fail(str(error)) from None
 
 
+@app.command("validate")
+def validate_command(kg_dir: Annotated[Path, typer.Argument(help="Knowledge-graph directory.")]) -> None:
+    """Check the graph against the SHACL shapes; exit 0 when it conforms, 1 when it does not."""
+    from kgbuild.rdf.store import KnowledgeGraphDir
+    from kgbuild.rdf.validate import validate
+
+    try:
+        conforms, report = validate(KnowledgeGraphDir(kg_dir).dataset())
+    except KgBuildError as error:
+        raise _fail(str(error)) from None
+    typer.echo(report)
+    if not conforms:
+        raise typer.Exit(1)
+
+
 def _write_atomically(path: Path, content: str) -> None:
     """Write `content` to `path` so that a reader sees the old file or the new one, never a part."""
     import os

@@ -174,3 +174,23 @@ def test_sparql_answers_and_refuses_updates_service_and_bad_syntax(tiny_model, t
     ):
         refused = runner.invoke(app, ["sparql", kg, bad])
         assert refused.exit_code == 2 and message in refused.output, (bad, refused.output)
+
+
+def test_validate_passes_a_built_graph_and_fails_a_broken_one(tiny_model, tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Betsy Ross was born in Philadelphia. Rome is in Lazio.")
+    assert _extract(corpus, tmp_path / "kg", tiny_model).exit_code == 0
+    result = runner.invoke(app, ["validate", str(tmp_path / "kg")])
+    assert result.exit_code == 0, result.output
+    assert "Conforms: True" in result.output
+    broken = tmp_path / "kg" / "documents" / "zz-broken.nq"
+    statement = "<https://w3id.org/kgbuild/resource/statement/x>"
+    kg, xsd = "https://w3id.org/kgbuild/ontology#", "http://www.w3.org/2001/XMLSchema#"
+    broken.write_text(  # an extraction with no subject and a confidence above 1
+        f"{statement} <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <{kg}Extraction> <urn:g> .\n"
+        f'{statement} <{kg}confidence> "1.5"^^<{xsd}decimal> <urn:g> .\n'
+    )
+    result = runner.invoke(app, ["validate", str(tmp_path / "kg")])
+    assert result.exit_code == 1
+    assert "Conforms: False" in result.output and "confidence" in result.output and "subject" in result.output
