@@ -325,6 +325,48 @@ def validate_command(kg_dir: Annotated[Path, typer.Argument(help="Knowledge-grap
         raise typer.Exit(1)
 
 
+@app.command("serve")
+def serve_command(
+    kg_dir: Annotated[Path, typer.Argument(help="Knowledge-graph directory.")],
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 7878,
+    timeout: Annotated[float, typer.Option(help="Seconds a query may run.")] = 10.0,
+    max_rows: Annotated[int, typer.Option(help="Most result rows (or triples) a query may return.")] = 10_000,
+) -> None:
+    """Serve a read-only SPARQL 1.1 Protocol endpoint at http://127.0.0.1:PORT/sparql."""
+    from kgbuild.rdf.endpoint import SparqlEndpoint, serve
+    from kgbuild.rdf.store import KnowledgeGraphDir
+
+    try:
+        server = serve(SparqlEndpoint(KnowledgeGraphDir(kg_dir).dataset(), timeout, max_rows), port)
+    except (KgBuildError, ValueError, OSError) as error:
+        raise _fail(str(error)) from None
+    typer.echo(f"SPARQL endpoint: http://127.0.0.1:{server.server_address[1]}/sparql (read-only; Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        server.server_close()
+
+
+@app.command("push")
+def push_command(
+    kg_dir: Annotated[Path, typer.Argument(help="Knowledge-graph directory.")],
+    endpoint: Annotated[str, typer.Option("--endpoint", help="Graph Store (quads) or SPARQL Update URL.")],
+    mode: Annotated[str, typer.Option(help="quads (POST N-Quads) or update (SPARQL INSERT DATA).")] = "quads",
+    batch_size: Annotated[int, typer.Option(help="Quads per request.")] = 50_000,
+) -> None:
+    """Load the graph into a remote SPARQL 1.1 store, in bulk requests."""
+    from kgbuild.rdf.remote import push
+    from kgbuild.rdf.store import KnowledgeGraphDir
+
+    try:
+        sent = push(KnowledgeGraphDir(kg_dir).dataset(), endpoint, mode, batch_size)
+    except (KgBuildError, ValueError) as error:
+        raise _fail(str(error)) from None
+    except ConnectionError as error:
+        raise _fail(str(error), code=1) from None
+    typer.echo(f"pushed {sent} quads to {endpoint}")
+
+
 def _write_atomically(path: Path, content: str) -> None:
     """Write `content` to `path` so that a reader sees the old file or the new one, never a part."""
     import os

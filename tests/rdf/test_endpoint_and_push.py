@@ -1,0 +1,127 @@
+"""The SPARQL endpoint over HTTP and the push round trip to a real Oxigraph server."""
+
+import json
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+from rdflib import Dataset, Literal, URIRef
+from rdflib.namespace import RDFS
+
+from kgbuild.rdf.endpoint import SparqlEndpoint, negotiate, serve
+from kgbuild.rdf.remote import push
+
+G = URIRef("https://example.org/kg/doc/a")
+
+
+@pytest.fixture()
+def dataset():
+    data = Dataset()
+    graph = data.graph(G)
+    for i in range(30):
+        graph.add((URIRef(f"https://example.org/kg/entity/e{i}"), RDFS.label, Literal(f"entity {i}\nwith a newline")))
+    return data
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url, accept="application/sparql-results+json", data=None, content_type=None):
+    headers = {"Accept": accept, **({"Content-Type": content_type} if content_type else {})}
+    request = urllib.request.Request(url, data=data, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.headers["Content-Type"], response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers["Content-Type"], error.read().decode()
+
+
+@pytest.fixture()
+def endpoint_url(dataset):
+    server = serve(SparqlEndpoint(dataset, timeout=5, max_rows=20), port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/sparql"
+    server.shutdown()
+    server.server_close()
+
+
+def test_endpoint_answers_get_and_post_with_content_negotiation(endpoint_url):
+    query = "SELECT ?s WHERE { GRAPH ?g { ?s ?p ?o } } LIMIT 3"
+    status, media, body = _get(endpoint_url + "?" + urllib.parse.urlencode({"query": query}))
+    assert status == 200 and media == "application/sparql-results+json"
+    assert len(json.loads(body)["results"]["bindings"]) == 3
+    status, media, body = _get(endpoint_url, "text/csv", query.encode(), "application/sparql-query")
+    assert status == 200 and media == "text/csv" and body.splitlines()[0].strip() == "s"
+    form = urllib.parse.urlencode({"query": "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } } LIMIT 2"})
+    status, media, body = _get(
+        endpoint_url, "application/n-triples", form.encode(), "application/x-www-form-urlencoded"
+    )
+    assert status == 200 and media == "application/n-triples" and body.count(" .\n") == 2
+
+
+def test_endpoint_refuses_updates_service_load_and_enforces_the_row_limit(endpoint_url):
+    for query in (
+        "INSERT DATA { <urn:a> <urn:b> <urn:c> }",
+        "LOAD <file:///etc/passwd>",
+        "SELECT * WHERE { SERVICE <http://127.0.0.1:1/x> { ?s ?p ?o } }",
+    ):
+        status, _, body = _get(endpoint_url + "?" + urllib.parse.urlencode({"query": query}))
+        assert status == 403, (query, body)
+    status, _, _ = _get(endpoint_url, data=b"update=DROP+ALL", content_type="application/x-www-form-urlencoded")
+    assert status == 403
+    status, _, body = _get(endpoint_url + "?query=" + urllib.parse.quote("SELECT * WHERE { GRAPH ?g { ?s ?p ?o } }"))
+    assert status == 413 and "more than 20 rows" in body
+    status, _, _ = _get(endpoint_url + "?query=" + urllib.parse.quote("SELEKT nothing"))
+    assert status == 400
+
+
+def test_negotiation_prefers_quality_then_order():
+    choices = {"text/csv": "csv", "application/sparql-results+json": "json"}
+    assert negotiate("text/html, text/csv;q=0.5, application/sparql-results+json", choices, "x") == (
+        "application/sparql-results+json"
+    )
+    assert negotiate("", choices, "application/sparql-results+json") == "application/sparql-results+json"
+
+
+@pytest.mark.skipif(shutil.which("oxigraph") is None, reason="the oxigraph server (pip install oxigraph) is missing")
+@pytest.mark.parametrize("mode", ["quads", "update"])
+def test_push_round_trip_to_a_real_oxigraph_server(dataset, tmp_path, mode):
+    port = _free_port()
+    server = subprocess.Popen(
+        ["oxigraph", "serve", "--location", str(tmp_path / "remote"), "--bind", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base + "/query?query=ASK%7B%7D", timeout=1).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        target = base + ("/store" if mode == "quads" else "/update")
+        assert push(dataset, target, mode=mode, batch_size=7) == 30
+        assert push(dataset, target, mode=mode, batch_size=7) == 30  # idempotent: a set of quads
+        query = f"SELECT ?s ?l WHERE {{ GRAPH <{G}> {{ ?s ?p ?l }} }}"
+        _, _, body = _get(base + "/query?" + urllib.parse.urlencode({"query": query}))
+        remote = {(b["s"]["value"], b["l"]["value"]) for b in json.loads(body)["results"]["bindings"]}
+        local = {(str(s), str(o)) for s, _, o in dataset.graph(G)}
+        assert remote == local
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_push_to_an_unreachable_store_is_a_clear_error(dataset):
+    with pytest.raises(ConnectionError, match=r"127\.0\.0\.1:9"):
+        push(dataset, "http://127.0.0.1:9/store")
