@@ -66,3 +66,17 @@ def tiny_examples():  # type: ignore[no-untyped-def]
     from kgbuild.extraction.datasets import read_examples
 
     return read_examples(DATA / "conll04_tiny.json")
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_bert: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A tiny extractor trained for two epochs on the tiny CoNLL04 sentences; return its directory."""
+    from kgbuild.extraction.datasets import read_examples
+    from kgbuild.extraction.model import ExtractorConfig
+    from kgbuild.extraction.train import TrainSettings, train
+
+    examples = read_examples(DATA / "conll04_tiny.json")
+    config = ExtractorConfig((), (), base_model=tiny_bert, max_span_width=4, name="tiny")
+    out = tmp_path_factory.mktemp("models") / "tiny"
+    train(examples, examples, out, config, TrainSettings(epochs=2, seed=1), progress=False)
+    return str(out)

@@ -1,7 +1,6 @@
 import json
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from kgbuild.cli import app
@@ -80,14 +79,6 @@ def test_calibrate_rewrites_the_config_in_place(tiny_bert, tmp_path):
     assert config["relation_threshold"] == report["relation_threshold"]
     assert ["Work_For", "Peop", "Org"] in config["relation_signatures"]
     assert json.loads((tmp_path / "model" / "metrics.json").read_text())["calibration"] == report
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tiny_bert, tmp_path_factory):
-    out = tmp_path_factory.mktemp("models") / "tiny"
-    result = runner.invoke(app, _train_args(tiny_bert, out))
-    assert result.exit_code == 0, result.output
-    return str(out)
 
 
 def _extract(corpus, kg, model):

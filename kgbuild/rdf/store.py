@@ -55,6 +55,9 @@ class KnowledgeGraphDir:
             raise InputTextError(f"{self.path}: not a knowledge-graph directory (no documents/ folder)")
         self.documents = self.path / "documents"
         self.runs = self.path / "runs"
+        if create:
+            for leftover in [*self.documents.glob(".*.partial"), *self.runs.glob(".*.partial")]:
+                leftover.unlink()  # a write cut short by a kill; its document is simply not finished
 
     def document_file(self, document_id: str) -> Path:
         """Where a document's named graph is kept."""

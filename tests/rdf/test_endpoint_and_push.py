@@ -1,14 +1,17 @@
 """The SPARQL endpoint over HTTP and the push round trip to a real Oxigraph server."""
 
 import json
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 import pytest
 from rdflib import Dataset, Literal, URIRef
@@ -93,12 +96,15 @@ def test_negotiation_prefers_quality_then_order():
     assert negotiate("", choices, "application/sparql-results+json") == "application/sparql-results+json"
 
 
-@pytest.mark.skipif(shutil.which("oxigraph") is None, reason="the oxigraph server (pip install oxigraph) is missing")
+OXIGRAPH = shutil.which("oxigraph", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
+@pytest.mark.skipif(OXIGRAPH is None, reason="the oxigraph server (pip install oxigraph) is missing")
 @pytest.mark.parametrize("mode", ["quads", "update"])
 def test_push_round_trip_to_a_real_oxigraph_server(dataset, tmp_path, mode):
     port = _free_port()
     server = subprocess.Popen(
-        ["oxigraph", "serve", "--location", str(tmp_path / "remote"), "--bind", f"127.0.0.1:{port}"],
+        [OXIGRAPH, "serve", "--location", str(tmp_path / "remote"), "--bind", f"127.0.0.1:{port}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
