@@ -129,6 +129,7 @@ def build_knowledge_graph(
     from kgbuild.rdf.graph import ModelInfo, document_nquads, run_nquads
     from kgbuild.rdf.iris import DEFAULT_BASE, IriMinter
     from kgbuild.rdf.store import content_hash
+    from kgbuild.resolution import resolve_document
 
     started = datetime.now(UTC).isoformat(timespec="seconds")
     minter = IriMinter(base or DEFAULT_BASE)
@@ -152,7 +153,9 @@ def build_knowledge_graph(
                     yield item
 
     for result in extract_documents(pending(), extractor, parser, batch_size):
-        nquads, stats = document_nquads(result, minter, model, min_confidence)
+        nquads, stats = document_nquads(
+            resolve_document(result.parsed, result.extraction), minter, model, min_confidence
+        )
         kg.write_document(result.parsed.document.id, digests[result.parsed.document.id], nquads)
         report.documents += 1
         report.sentences += len(result.parsed.text.sentence_starts)

@@ -18,10 +18,11 @@ from typing import Any
 from rdflib import RDF, RDFS, XSD, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import PROV, SDO
 
-from kgbuild.pipeline import DocumentExtraction, relation_names
+from kgbuild.pipeline import relation_names
 from kgbuild.rdf.iris import IriMinter, normalize_label
 from kgbuild.rdf.namespaces import CONLL, KG, WDT
-from kgbuild.records import ParsedDocument, PredictedEntity, Span
+from kgbuild.records import ParsedDocument, Span
+from kgbuild.resolution import ResolvedDocument, ResolvedEntity
 
 ONTOLOGY_DIR = Path(__file__).resolve().parent.parent.parent / "ontologies"
 
@@ -103,11 +104,19 @@ def _sentence(parsed: ParsedDocument, *spans: Span) -> tuple[str, int]:
     return parsed.document.text[begin:end], begin
 
 
+def _closest_mentions(head: ResolvedEntity, tail: ResolvedEntity) -> tuple[Span, Span]:
+    """Return the head and tail mentions nearest each other: where the relation was most likely read."""
+    return min(
+        ((h, t) for h in head.mentions for t in tail.mentions),
+        key=lambda pair: (abs(pair[0].start - pair[1].start), pair[0].start),
+    )
+
+
 def add_document(
-    dataset: Dataset, result: DocumentExtraction, minter: IriMinter, model: ModelInfo, min_confidence: float = 0.0
+    dataset: Dataset, result: ResolvedDocument, minter: IriMinter, model: ModelInfo, min_confidence: float = 0.0
 ) -> GraphStats:
     """Write `result` into its document's named graph of `dataset`, replacing what was there."""
-    parsed, extraction = result.parsed, result.extraction
+    parsed, extraction = result.parsed, result
     document = URIRef(minter.document(parsed.document.id))
     dataset.remove_graph(dataset.graph(document))
     graph = dataset.graph(document)
@@ -119,7 +128,7 @@ def add_document(
     graph.add((model_iri, RDF.type, KG.Extractor))
     graph.add((model_iri, RDFS.label, Literal(model.name)))
     graph.add((model_iri, KG.modelVersion, Literal(model.version)))
-    nodes = [_add_entity(graph, parsed, entity, minter, document) for entity in extraction.entities]
+    nodes = [_add_entity(graph, entity, minter, document) for entity in extraction.entities]
     stats.entities = len(set(nodes))
     domains, ranges = constraints()
     for relation in extraction.relations:
@@ -137,7 +146,7 @@ def add_document(
             stats.rejected_examples.append(f"{head.type} {relation.label} {tail.type}")
             continue
         subject, obj = nodes[relation.head], nodes[relation.tail]
-        head_span, tail_span = head.mentions[0], tail.mentions[0]
+        head_span, tail_span = _closest_mentions(head, tail)
         offsets = (*parsed.char_span(head_span), *parsed.char_span(tail_span))
         statement = URIRef(minter.statement(str(document), str(subject), str(prop), str(obj), offsets))
         sentence, _ = _sentence(parsed, head_span, tail_span)
@@ -168,23 +177,19 @@ def entity_nodes(dataset: Dataset) -> set[URIRef]:
     return {URIRef(str(s)) for s, _, o, _ in dataset.quads((None, RDF.type, None, None)) if o in classes}
 
 
-def _add_entity(
-    graph: Graph, parsed: ParsedDocument, entity: PredictedEntity, minter: IriMinter, document: URIRef
-) -> URIRef:
-    surfaces = [parsed.surface(mention) for mention in entity.mentions]
-    label = max(surfaces, key=len)
-    node = URIRef(minter.entity(label, str(entity_class(entity.type))))
+def _add_entity(graph: Graph, entity: ResolvedEntity, minter: IriMinter, document: URIRef) -> URIRef:
+    node = URIRef(minter.entity(entity.key, str(entity_class(entity.type))))
     graph.add((node, RDF.type, entity_class(entity.type)))
-    graph.add((node, RDFS.label, Literal(label)))
+    graph.add((node, RDFS.label, Literal(entity.label)))
     graph.add((node, KG.mentionedIn, document))
     graph.add((node, PROV.wasDerivedFrom, document))
-    for alias in sorted(set(surfaces) - {label}):
+    for alias in entity.aliases:
         graph.add((node, KG.alias, Literal(alias)))
     return node
 
 
 def document_nquads(
-    result: DocumentExtraction, minter: IriMinter, model: ModelInfo, min_confidence: float
+    result: ResolvedDocument, minter: IriMinter, model: ModelInfo, min_confidence: float
 ) -> tuple[str, GraphStats]:
     """Serialise one document's named graph as N-Quads, with its build statistics."""
     dataset = Dataset()

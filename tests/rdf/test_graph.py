@@ -3,7 +3,6 @@ from hypothesis import strategies as st
 from rdflib import Dataset, URIRef
 from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 
-from kgbuild.pipeline import DocumentExtraction
 from kgbuild.rdf.graph import ModelInfo, add_document
 from kgbuild.rdf.iris import IriMinter, normalize_label
 from kgbuild.records import (
@@ -15,6 +14,7 @@ from kgbuild.records import (
     Span,
     TokenizedText,
 )
+from kgbuild.resolution import resolve_document
 
 TEXT = "Ann Lee works for Acme. Acme is in Rome."
 TOKENS = ("Ann", "Lee", "works", "for", "Acme", ".", "Acme", "is", "in", "Rome", ".")
@@ -64,7 +64,7 @@ def _result():
         PredictedRelation(0, 1, "Work_For", 0.9),
         PredictedRelation(2, 0, "Work_For", 0.8),  # Loc works for Peop: violates domain and range
     )
-    return DocumentExtraction(parsed, Extraction(parsed.text, entities, relations))
+    return resolve_document(parsed, Extraction(parsed.text, entities, relations))
 
 
 def test_built_graph_is_isomorphic_to_the_expected_one():

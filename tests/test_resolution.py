@@ -1,0 +1,61 @@
+from kgbuild.rdf.iris import IriMinter
+from kgbuild.records import (
+    Document,
+    Extraction,
+    ParsedDocument,
+    PredictedEntity,
+    PredictedRelation,
+    Span,
+    TokenizedText,
+)
+from kgbuild.resolution import resolve_document, title_name
+
+
+def _parsed(text: str, title: str = "") -> ParsedDocument:
+    tokens, starts, position = [], [], 0
+    for token in text.split():
+        position = text.index(token, position)
+        tokens.append(token)
+        starts.append(position)
+        position += len(token)
+    ends = tuple(s + len(t) for s, t in zip(starts, tokens, strict=True))
+    return ParsedDocument(Document("d", text, title), TokenizedText(tuple(tokens)), tuple(starts), ends)
+
+
+def test_a_later_surname_joins_the_full_name_and_relations_follow():
+    parsed = _parsed("Willi Schneider won gold . Schneider trained in Bonn . Schneider Bank paid .")
+    entities = (
+        PredictedEntity((Span(0, 2),), "PER", 0.9),
+        PredictedEntity((Span(5, 6),), "PER", 0.8),
+        PredictedEntity((Span(8, 9),), "LOC", 0.9),
+        PredictedEntity((Span(10, 12),), "ORG", 0.9),  # shares a word, but not the type: stays apart
+    )
+    relations = (PredictedRelation(1, 2, "P551", 0.7), PredictedRelation(0, 1, "P26", 0.6))
+    resolved = resolve_document(parsed, Extraction(parsed.text, entities, relations))
+    assert [(e.label, e.mentions, e.aliases) for e in resolved.entities] == [
+        ("Willi Schneider", (Span(0, 2), Span(5, 6)), ("Schneider",)),
+        ("Bonn", (Span(8, 9),), ()),
+        ("Schneider Bank", (Span(10, 12),), ()),
+    ]
+    assert [(r.head, r.tail, r.label) for r in resolved.relations] == [(0, 1, "P551")]  # the self-loop is gone
+
+
+def test_acronyms_join_organisations():
+    parsed = _parsed("The North Atlantic Treaty Organization met . NATO agreed .")
+    entities = (PredictedEntity((Span(1, 5),), "ORG", 0.9), PredictedEntity((Span(7, 8),), "ORG", 0.9))
+    resolved = resolve_document(parsed, Extraction(parsed.text, entities, ()))
+    assert len(resolved.entities) == 1 and resolved.entities[0].aliases == ("NATO",)
+
+
+def test_title_entity_keeps_its_disambiguator_so_namesakes_stay_apart():
+    minter = IriMinter()
+    keys = []
+    for title in ("John Smith (footballer)", "John Smith (politician)"):
+        parsed = _parsed("John Smith was born in Leeds .", title)
+        entities = (PredictedEntity((Span(0, 2),), "PER", 0.9), PredictedEntity((Span(5, 6),), "LOC", 0.9))
+        [person, place] = resolve_document(parsed, Extraction(parsed.text, entities, ())).entities
+        assert person.label == "John Smith" and person.key == title
+        keys.append((minter.entity(person.key, "PER"), minter.entity(place.key, "LOC")))
+    assert keys[0][0] != keys[1][0]  # two people
+    assert keys[0][1] == keys[1][1]  # one Leeds
+    assert title_name("Lambert, Margrave of Tuscany") == "Lambert, Margrave of Tuscany"
