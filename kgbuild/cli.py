@@ -206,7 +206,7 @@ def extract_command(
         kg = KnowledgeGraphDir(out, create=True)
         report: BuildReport = build_knowledge_graph(
             read_corpus(corpus), kg, extractor, SpacyParser(), extractor.config.name or directory.name,
-            extractor.config.version, min_confidence, batch_size, on_document=progress.update,
+            extractor.version, min_confidence, batch_size, on_document=progress.update,
         )  # fmt: skip
         progress.close()
         dataset = kg.dataset()

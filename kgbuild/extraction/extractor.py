@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,15 +37,21 @@ class _Chunk:
 class RelationExtractor:
     """A loaded extractor model with its tokenizer; `extract` is the whole inference API."""
 
-    def __init__(self, model: JointExtractor, tokenizer: Any):
+    def __init__(self, model: JointExtractor, tokenizer: Any, fingerprint: str = ""):
         self.model = model.eval()
         self.tokenizer = tokenizer
+        self.fingerprint = fingerprint
 
     @classmethod
     def load(cls, model_dir: str | Path) -> RelationExtractor:
         """Load a model directory (see `kgbuild.extraction.model.save_model`)."""
         model, tokenizer = load_model(model_dir)
-        return cls(model, tokenizer)
+        return cls(model, tokenizer, weights_fingerprint(model_dir))
+
+    @property
+    def version(self) -> str:
+        """The config's version and a digest of the weights: what provenance records."""
+        return f"{self.config.version}+{self.fingerprint}" if self.fingerprint else self.config.version
 
     @property
     def config(self) -> ExtractorConfig:
@@ -172,6 +179,14 @@ class RelationExtractor:
             confidence = float(torch.sigmoid(margin[pair_index, label_index]))
             relations.append(PredictedRelation(head, tail, label, confidence))
         return relations
+
+
+def weights_fingerprint(model_dir: str | Path) -> str:
+    """Return the first 12 hex digits of the SHA-256 of a model directory's config and weights."""
+    digest = hashlib.sha256()
+    for name in ("config.json", "encoder.safetensors", "heads.safetensors"):
+        digest.update((Path(model_dir) / name).read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def chunk_bounds(encoded: EncodedText, sentence_starts: Sequence[int], content: int) -> list[tuple[int, int]]:

@@ -46,6 +46,7 @@ def test_save_and_load_round_trip_gives_the_same_predictions(extractor, tmp_path
         after = loaded.model.encode([encode_words(loaded.tokenizer, text.tokens)])[0]
     assert torch.allclose(before, after, atol=2e-2)  # encoder weights are stored in fp16
     assert loaded.config == extractor.config
+    assert loaded.version.startswith("0+") and len(loaded.version) == 14  # config version + weights digest
     assert [r.label for r in loaded.extract([text], gold_entities=gold)[0].relations] == [
         r.label for r in extractor.extract([text], gold_entities=gold)[0].relations
     ]
