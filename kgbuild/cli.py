@@ -303,7 +303,10 @@ def sparql_command(
     """Run a read-only SPARQL query over the graph."""
     from kgbuild.rdf.store import KnowledgeGraphDir, run_query
 
-    text = Path(query).read_text(encoding="utf-8") if Path(query).is_file() else query
+    try:
+        text = Path(query).read_text(encoding="utf-8") if Path(query).is_file() else query
+    except (OSError, UnicodeDecodeError):  # a long inline query is no file name
+        text = query
     try:
         typer.echo(run_query(KnowledgeGraphDir(kg_dir).dataset(), text, format), nl=False)
     except (KgBuildError, ValueError) as error:

@@ -134,7 +134,7 @@ def build_knowledge_graph(
     started = datetime.now(UTC).isoformat(timespec="seconds")
     minter = IriMinter(base or DEFAULT_BASE)
     model = ModelInfo(model_name, model_version)
-    model_key = f"{model_name}@{model_version}@{min_confidence}"
+    model_key = f"{model_name}@{model_version}@{min_confidence}@{minter.base}"
     finished = kg.finished()
     report = BuildReport()
     digests: dict[str, str] = {}

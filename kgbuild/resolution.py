@@ -67,16 +67,22 @@ def title_name(title: str) -> str:
 
 def resolve_document(parsed: ParsedDocument, extraction: Extraction) -> ResolvedDocument:
     """Merge short forms into long forms and key the title entity by the title."""
-    entities = list(extraction.entities)
+    entities = [entity for entity in extraction.entities if entity.mentions]
+    if len(entities) != len(extraction.entities):
+        raise ValueError(f"document {parsed.document.id!r}: an entity without mentions")
     surfaces = [max((parsed.surface(m) for m in e.mentions), key=len) for e in entities]
     target = list(range(len(entities)))
     by_length = sorted(range(len(entities)), key=lambda i: -len(surfaces[i]))
     for short in range(len(entities)):
-        for long in by_length:
-            same_type = long != short and entities[long].type == entities[short].type
-            if same_type and _short_form_of(surfaces[short], surfaces[long], entities[short].type):
-                target[short] = long
-                break
+        candidates = {
+            surfaces[long].casefold(): long
+            for long in by_length
+            if long != short
+            and entities[long].type == entities[short].type
+            and _short_form_of(surfaces[short], surfaces[long], entities[short].type)
+        }
+        if len(candidates) == 1:  # "Smith" with both "John Smith" and "Mary Smith" stays on its own
+            target[short] = next(iter(candidates.values()))
     for index in range(len(target)):  # follow chains: a -> b -> c
         seen = {index}
         while target[target[index]] != target[index] and target[target[index]] not in seen:

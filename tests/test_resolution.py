@@ -59,3 +59,10 @@ def test_title_entity_keeps_its_disambiguator_so_namesakes_stay_apart():
     assert keys[0][0] != keys[1][0]  # two people
     assert keys[0][1] == keys[1][1]  # one Leeds
     assert title_name("Lambert, Margrave of Tuscany") == "Lambert, Margrave of Tuscany"
+
+
+def test_an_ambiguous_short_form_joins_nobody():
+    parsed = _parsed("John Smith met Mary Smith . Smith left .")
+    entities = tuple(PredictedEntity((span,), "PER", 0.9) for span in (Span(0, 2), Span(3, 5), Span(6, 7)))
+    resolved = resolve_document(parsed, Extraction(parsed.text, entities, ()))
+    assert [e.label for e in resolved.entities] == ["John Smith", "Mary Smith", "Smith"]

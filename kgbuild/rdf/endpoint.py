@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -47,13 +48,16 @@ def negotiate(accept: str, choices: dict[str, str], default: str) -> str:
 class SparqlEndpoint:
     """Answer read-only queries against one rdflib dataset, with limits."""
 
-    def __init__(self, dataset: Any, timeout: float = 10.0, max_rows: int = 10_000):
-        if timeout <= 0 or max_rows <= 0:
-            raise ValueError(f"timeout and max_rows must be > 0, got {timeout} and {max_rows}")
+    def __init__(self, dataset: Any, timeout: float = 10.0, max_rows: int = 10_000, workers: int = 4):
+        if timeout <= 0 or max_rows <= 0 or workers <= 0:
+            raise ValueError(f"timeout, max_rows and workers must be > 0, got {timeout}, {max_rows}, {workers}")
         self.dataset = dataset
         self.timeout = timeout
         self.max_rows = max_rows
-        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=4)
+        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers)
+        # A query past its time limit cannot be cancelled inside the store: it keeps its slot until
+        # it ends, and when every slot is taken new queries are turned away at once.
+        self.slots = threading.BoundedSemaphore(workers)
 
     def answer(self, query: str, accept: str) -> tuple[int, str, bytes]:
         """Return ``(HTTP status, content type, body)`` for a query."""
@@ -62,13 +66,21 @@ class SparqlEndpoint:
         except ValueError as error:
             status = HTTPStatus.FORBIDDEN if "refused" in str(error) else HTTPStatus.BAD_REQUEST
             return status, "text/plain; charset=utf-8", f"{error}\n".encode()
-        future = self.pool.submit(self._run, query, accept)
+        if not self.slots.acquire(blocking=False):
+            return HTTPStatus.SERVICE_UNAVAILABLE, "text/plain; charset=utf-8", b"busy: too many queries running\n"
+        future = self.pool.submit(self._run_in_slot, query, accept)
         try:
             return future.result(timeout=self.timeout)
         except concurrent.futures.TimeoutError:
             return HTTPStatus.SERVICE_UNAVAILABLE, "text/plain; charset=utf-8", b"query time limit exceeded\n"
         except Exception as error:  # an evaluation error belongs to the client's query
             return HTTPStatus.BAD_REQUEST, "text/plain; charset=utf-8", f"query failed: {error}\n".encode()
+
+    def _run_in_slot(self, query: str, accept: str) -> tuple[int, str, bytes]:
+        try:
+            return self._run(query, accept)
+        finally:
+            self.slots.release()
 
     def _run(self, query: str, accept: str) -> tuple[int, str, bytes]:
         from rdflib.query import Result
@@ -95,12 +107,23 @@ class SparqlEndpoint:
                         f"more than {self.max_rows} rows\n".encode(),
                     )
                 rows.append(row)
+            if RESULT_TYPES[media] == "tsv":
+                return HTTPStatus.OK, media, _tsv(result.vars or [], rows).encode("utf-8")
             limited = Result("SELECT")
             limited.vars = result.vars
             limited.bindings = [dict(zip(result.vars or [], row, strict=True)) for row in rows]
             result = limited
+        elif RESULT_TYPES[media] == "tsv":
+            return HTTPStatus.OK, media, f"?_askResult\n{str(bool(result.askAnswer)).lower()}\n".encode()
         body = result.serialize(format=RESULT_TYPES[media])
         return HTTPStatus.OK, media, body if isinstance(body, bytes) else str(body).encode("utf-8")
+
+
+def _tsv(variables: list[Any], rows: list[Any]) -> str:
+    """SPARQL 1.1 TSV results: a header of ?variables, then each term in its Turtle form."""
+    lines = ["\t".join(f"?{v}" for v in variables)]
+    lines += ["\t".join("" if term is None else term.n3() for term in row) for row in rows]
+    return "\n".join(lines) + "\n"
 
 
 def make_handler(endpoint: SparqlEndpoint) -> type[BaseHTTPRequestHandler]:

@@ -194,7 +194,7 @@ def document_nquads(
     """Serialise one document's named graph as N-Quads, with its build statistics."""
     dataset = Dataset()
     stats = add_document(dataset, result, minter, model, min_confidence)
-    lines = dataset.serialize(format="nquads").splitlines()
+    lines = dataset.serialize(format="nquads").split("\n")  # not splitlines(): \x0c, \u2028 stay inside literals
     return "".join(line + "\n" for line in sorted(lines) if line.strip()), stats
 
 

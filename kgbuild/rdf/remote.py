@@ -24,7 +24,7 @@ def _triples_by_graph(dataset: Any) -> Iterator[tuple[str, str]]:
             or graph.identifier == local.default_graph.identifier
         ):
             continue
-        for line in sorted(graph.serialize(format="nt").splitlines()):
+        for line in sorted(graph.serialize(format="nt").split("\n")):
             if line.strip():
                 yield f"<{graph.identifier}>", line.rstrip()[:-1].rstrip()
 

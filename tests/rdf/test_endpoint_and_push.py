@@ -131,3 +131,36 @@ def test_push_round_trip_to_a_real_oxigraph_server(dataset, tmp_path, mode):
 def test_push_to_an_unreachable_store_is_a_clear_error(dataset):
     with pytest.raises(ConnectionError, match=r"127\.0\.0\.1:9"):
         push(dataset, "http://127.0.0.1:9/store")
+
+
+def test_service_smuggled_past_rdflibs_parser_is_still_refused():
+    from kgbuild.rdf.store import check_read_only
+
+    for query in (
+        "SELECT * WHERE { # x\rSERVICE <http://127.0.0.1:9/cr> {?a ?b ?c}\n}",
+        'SELECT * WHERE { BIND(CONCAT("A\\u0022,") AS ?x) SERVICE <http://127.0.0.1:9/x> {?a ?b ?c} '
+        'BIND(CONCAT(",\\u0022D") AS ?y) }',
+    ):
+        with pytest.raises(ValueError, match="SERVICE is refused"):
+            check_read_only(query)
+
+
+def test_tsv_results_and_a_busy_endpoint_turns_queries_away():
+    import threading
+
+    release = threading.Event()
+
+    class SlowDataset:
+        def query(self, query):
+            release.wait(timeout=10)
+            return Dataset().query("SELECT ?x WHERE { VALUES ?x { <urn:a> 1 } }")
+
+    endpoint = SparqlEndpoint(SlowDataset(), timeout=0.2, max_rows=5, workers=1)
+    assert endpoint.answer("SELECT * WHERE { ?s ?p ?o }", "")[0] == 503  # timed out, still running
+    status, _, body = endpoint.answer("SELECT * WHERE { ?s ?p ?o }", "")
+    assert status == 503 and b"busy" in body
+    release.set()
+    time.sleep(0.3)
+    status, media, body = endpoint.answer("SELECT * WHERE { ?s ?p ?o }", "text/tab-separated-values")
+    assert (status, media) == (200, "text/tab-separated-values")
+    assert body.decode().splitlines() == ["?x", "<urn:a>", '"1"^^<http://www.w3.org/2001/XMLSchema#integer>']

@@ -122,3 +122,22 @@ def test_entity_iris_merge_spelling_variants_but_not_types():
     minter = IriMinter()
     assert minter.entity("Rome ", "Loc") == minter.entity("rome", "Loc") != minter.entity("Rome", "Org")
     assert normalize_label("  The  Hague. ") == "the  hague".replace("  ", " ")
+
+
+def test_document_graph_with_form_feeds_and_line_separators_stays_valid_n_quads():
+    import pyoxigraph
+
+    from kgbuild.rdf.graph import document_nquads
+
+    text = "Ann Lee works for Acme.\x0c Acme is in Rome.\u2028"
+    result = _result()
+    parsed = result.parsed
+    odd = type(parsed)(
+        type(parsed.document)("d 1", text, "Doc\x85one"), parsed.text, parsed.char_starts, parsed.char_ends
+    )
+    nquads, stats = document_nquads(
+        type(result)(odd, result.entities, result.relations), IriMinter(), ModelInfo("m", "1"), 0.0
+    )
+    assert stats.triples == 1
+    quads = list(pyoxigraph.parse(nquads.encode("utf-8"), format=pyoxigraph.RdfFormat.N_QUADS))
+    assert any("\x85" in str(q.object) for q in quads)  # the title survives whole
