@@ -58,6 +58,17 @@ class GraphStats:
     rejected_examples: list[str] = field(default_factory=list)
 
 
+# Entity IRIs are minted per identity group, not per class: the entity head may call a country a
+# location in one passage and an organisation in the next, and that is still one country. People,
+# times and quantities never merge with anything else.
+IDENTITY_GROUPS = {KG.Person: "person", KG.Time: "time", KG.Quantity: "quantity"}
+
+
+def identity_group(entity_type: str) -> str:
+    """Return the group within which entities of the same name are the same entity."""
+    return IDENTITY_GROUPS.get(entity_class(entity_type), "thing")
+
+
 def entity_class(entity_type: str) -> URIRef:
     """Ontology class of an extractor entity type (``kg:Entity`` for unknown types)."""
     return ENTITY_CLASSES.get(entity_type, KG.Entity)
@@ -178,7 +189,7 @@ def entity_nodes(dataset: Dataset) -> set[URIRef]:
 
 
 def _add_entity(graph: Graph, entity: ResolvedEntity, minter: IriMinter, document: URIRef) -> URIRef:
-    node = URIRef(minter.entity(entity.key, str(entity_class(entity.type))))
+    node = URIRef(minter.entity(entity.key, identity_group(entity.type)))
     graph.add((node, RDF.type, entity_class(entity.type)))
     graph.add((node, RDFS.label, Literal(entity.label)))
     graph.add((node, KG.mentionedIn, document))
