@@ -46,6 +46,9 @@ def train_command(
     metric: Annotated[str, typer.Option(help="Dev metric: auto, end_to_end or gold_entities.")] = "auto",
     lora: Annotated[bool, typer.Option("--lora", help="Train LoRA adapters instead of the whole encoder.")] = False,
     lora_rank: Annotated[int, typer.Option(help="LoRA rank with --lora.")] = 16,
+    pair_features: Annotated[
+        str, typer.Option(help="Relation-head inputs: attention, or attention+between (adds between-mention context).")
+    ] = "attention",
     threads: Annotated[int, typer.Option(help="Torch threads (0: torch's default).")] = 0,
     name: Annotated[str, typer.Option(help="Model name recorded in its config and provenance.")] = "",
     type_constraints: Annotated[
@@ -76,6 +79,7 @@ def train_command(
             base_model=base_model,
             max_span_width=max_span_width,
             lora_rank=lora_rank if lora else 0,
+            pair_features=pair_features,
             name=name or out.name,
         )
         metrics = train(examples, dev_examples, out, config, settings, type_constraints=type_constraints)

@@ -35,6 +35,8 @@ from kgbuild.settings import DEFAULT_BASE_MODEL, resolve_base_model
 FORMAT_VERSION = 1
 LORA_TARGETS = ("query", "key", "value", "dense")
 _NEG = -1e4
+PAIR_FEATURES = ("attention", "attention+between")
+_DISTANCE_BUCKETS = (0, 1, 2, 3, 4, 7, 15, 31, 63, 1_000_000)
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,9 @@ class ExtractorConfig:
     dropout: float = 0.1
     document_level: bool = False
     lora_rank: int = 0
+    # "attention": entity states and an entity-pair attention context (ATLOP); "attention+between"
+    # adds the mean of the words between the closest mentions and a signed distance bucket (SpERT).
+    pair_features: str = "attention"
     lora_alpha: int = 32
     # (label, head type, tail type) seen in training; relations outside them are not predicted.
     relation_signatures: tuple[tuple[str, str, str], ...] = ()
@@ -104,8 +109,14 @@ class JointExtractor(nn.Module):
         )
         self.type_embedding = nn.Embedding(len(config.entity_types), config.type_dim)
         self.context_query = nn.Linear(hidden, hidden)
-        self.head_proj = nn.Linear(2 * hidden + config.type_dim, hidden)
-        self.tail_proj = nn.Linear(2 * hidden + config.type_dim, hidden)
+        if config.pair_features not in PAIR_FEATURES:
+            raise ValueError(f"pair_features must be one of {PAIR_FEATURES}, got {config.pair_features!r}")
+        pair_input = 2 * hidden + config.type_dim
+        if config.pair_features == "attention+between":
+            self.distance_embedding = nn.Embedding(2 * len(_DISTANCE_BUCKETS) + 1, config.type_dim)
+            pair_input += hidden + config.type_dim
+        self.head_proj = nn.Linear(pair_input, hidden)
+        self.tail_proj = nn.Linear(pair_input, hidden)
         self.relation_classifier = nn.Linear(hidden * config.block_size, len(config.relation_types) + 1)
         self.dropout = nn.Dropout(config.dropout)
 
@@ -192,6 +203,7 @@ class JointExtractor(nn.Module):
         mention_entity: Tensor,
         entity_types: Tensor,
         pairs: Tensor,
+        spans: Tensor | None = None,
     ) -> Tensor:
         """Score entity pairs of one text: logits ``(pairs, relations + 1)``, column 0 the threshold.
 
@@ -199,6 +211,7 @@ class JointExtractor(nn.Module):
             words: word states ``(words, hidden)``; word_mask: ``(words,)``.
             mention_states: ``(mentions, hidden)``; mention_entity: entity index of each mention.
             entity_types: type index of each entity ``(entities,)``; pairs: ``(pairs, 2)`` head, tail.
+            spans: ``(mentions, 2)`` word spans of the mentions, needed for ``attention+between``.
 
         """
         count = int(entity_types.shape[0])
@@ -211,12 +224,39 @@ class JointExtractor(nn.Module):
         weights = attention[heads] * attention[tails]
         context = (weights / (weights.sum(1, keepdim=True) + 1e-5)) @ words
         types = self.type_embedding(entity_types)
-        head = torch.tanh(self.head_proj(torch.cat([entities[heads], types[heads], context], -1)))
-        tail = torch.tanh(self.tail_proj(torch.cat([entities[tails], types[tails], context], -1)))
+        shared = [context]
+        if self.config.pair_features == "attention+between":
+            if spans is None:
+                raise ValueError("pair_features 'attention+between' needs the mention spans")
+            between, distance = _between(words, spans, mention_entity, pairs)
+            shared += [between, self.distance_embedding(distance)]
+        head = torch.tanh(self.head_proj(torch.cat([entities[heads], types[heads], *shared], -1)))
+        tail = torch.tanh(self.tail_proj(torch.cat([entities[tails], types[tails], *shared], -1)))
         blocks, size = self.hidden // self.config.block_size, self.config.block_size
         bilinear = head.view(-1, blocks, size, 1) * tail.view(-1, blocks, 1, size)
         logits: Tensor = self.relation_classifier(self.dropout(bilinear.reshape(-1, self.hidden * size)))
         return logits
+
+
+def _between(words: Tensor, spans: Tensor, mention_entity: Tensor, pairs: Tensor) -> tuple[Tensor, Tensor]:
+    """Mean of the words between each pair's closest mentions, and their signed distance bucket."""
+    by_entity: dict[int, list[tuple[int, int]]] = {}
+    for (start, end), owner in zip(spans.tolist(), mention_entity.tolist(), strict=True):
+        by_entity.setdefault(owner, []).append((start, end))
+    gaps, buckets = [], []
+    for head, tail in pairs.tolist():
+        (hs, he), (ts, te) = min(
+            ((h, t) for h in by_entity[head] for t in by_entity[tail]), key=lambda p: (abs(p[0][0] - p[1][0]), p)
+        )
+        gaps.append((he, ts) if he <= ts else (te, hs) if te <= hs else (0, 0))
+        offset = ts - hs
+        bucket = next(i for i, limit in enumerate(_DISTANCE_BUCKETS) if abs(offset) <= limit) + 1
+        buckets.append(len(_DISTANCE_BUCKETS) + (bucket if offset >= 0 else -bucket))
+    gap = torch.tensor(gaps, dtype=torch.long, device=words.device).reshape(-1, 2)
+    positions = torch.arange(words.shape[0], device=words.device)
+    inside = ((positions[None] >= gap[:, :1]) & (positions[None] < gap[:, 1:])).to(words.dtype)
+    between = (inside @ words) / inside.sum(1, keepdim=True).clamp(min=1)
+    return between, torch.tensor(buckets, dtype=torch.long, device=words.device)
 
 
 def threshold_loss(logits: Tensor, labels: Tensor) -> Tensor:

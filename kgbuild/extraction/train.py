@@ -226,7 +226,7 @@ def batch_loss(model: JointExtractor, examples: Sequence[Example], encoded: Sequ
         types = torch.tensor([config.entity_types.index(e.type) for e in example.entities], device=device)
         pairs = all_pairs(len(example.entities), device)
         states = model.mention_states(parts, row, spans)
-        relation_logits.append(model.relation_logits(words[row], word_mask[row], states, owner, types, pairs))
+        relation_logits.append(model.relation_logits(words[row], word_mask[row], states, owner, types, pairs, spans))
         labels = torch.zeros(len(pairs), len(config.relation_types) + 1, device=device)
         pair_index = {(h, t): i for i, (h, t) in enumerate(pairs.tolist())}
         for relation in example.relations:

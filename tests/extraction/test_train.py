@@ -41,3 +41,13 @@ def test_document_level_data_trains_on_multi_mention_entities(tiny_config, tmp_p
     assert metrics["config"]["document_level"] is True
     assert metrics["metric"] == "gold_entities"
     assert len(metrics["config"]["relation_types"]) == len({r.label for d in documents for r in d.relations})
+
+
+def test_between_context_pair_features_train_and_reload(tiny_config, tiny_examples, tmp_path):
+    from dataclasses import replace
+
+    config = replace(tiny_config, pair_features="attention+between")
+    metrics = train(tiny_examples, tiny_examples, tmp_path / "m", config, replace(OVERFIT, epochs=2), progress=False)
+    assert metrics["config"]["pair_features"] == "attention+between"
+    report = evaluate(RelationExtractor.load(tmp_path / "m"), tiny_examples)
+    assert set(report) >= {"relations_gold_entities", "relations_end_to_end"}
