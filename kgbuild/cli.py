@@ -22,6 +22,15 @@ from kgbuild.settings import DEFAULT_BASE_MODEL
 app = typer.Typer(help="Turn a text corpus into an RDF knowledge graph.", no_args_is_help=True, add_completion=False)
 
 
+# Options shared by train and calibrate.
+DevFile = Annotated[Path | None, typer.Option("--dev", help="Dev file for early stopping and calibration.")]
+Holdout = Annotated[int, typer.Option(help="Without --dev: hold out the last N training examples as dev.")]
+Metric = Annotated[str, typer.Option(help="Dev metric: auto, end_to_end or gold_entities.")]
+TypeConstraints = Annotated[
+    bool, typer.Option(help="Predict relations only between entity types seen with them in training.")
+]
+
+
 def _fail(message: str, code: int = 2) -> typer.Exit:
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code)
@@ -31,8 +40,8 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 def train_command(
     data: Annotated[Path, typer.Option("--data", help="Training file (CoNLL04 JSON/JSONL or Re-DocRED JSON).")],
     out: Annotated[Path, typer.Option("--out", help="Model directory to write.")],
-    dev: Annotated[Path | None, typer.Option("--dev", help="Dev file for early stopping.")] = None,
-    holdout: Annotated[int, typer.Option(help="Without --dev: hold out the last N training examples as dev.")] = 0,
+    dev: DevFile = None,
+    holdout: Holdout = 0,
     base_model: Annotated[
         str, typer.Option(help="Base encoder: the packaged default or a local BERT directory.")
     ] = DEFAULT_BASE_MODEL,
@@ -43,7 +52,7 @@ def train_command(
     head_lr: Annotated[float, typer.Option(help="Head learning rate.")] = 5e-4,
     patience: Annotated[int, typer.Option(help="Stop after this many epochs without a dev gain.")] = 8,
     max_span_width: Annotated[int, typer.Option(help="Longest entity span, in words.")] = 10,
-    metric: Annotated[str, typer.Option(help="Dev metric: auto, end_to_end or gold_entities.")] = "auto",
+    metric: Metric = "auto",
     lora: Annotated[bool, typer.Option("--lora", help="Train LoRA adapters instead of the whole encoder.")] = False,
     lora_rank: Annotated[int, typer.Option(help="LoRA rank with --lora.")] = 16,
     pair_features: Annotated[
@@ -51,9 +60,7 @@ def train_command(
     ] = "attention",
     threads: Annotated[int, typer.Option(help="Torch threads (0: torch's default).")] = 0,
     name: Annotated[str, typer.Option(help="Model name recorded in its config and provenance.")] = "",
-    type_constraints: Annotated[
-        bool, typer.Option(help="Predict relations only between entity types seen with them in training.")
-    ] = True,
+    type_constraints: TypeConstraints = True,
 ) -> None:
     """Fine-tune the joint entity and relation extractor."""
     from kgbuild.extraction.datasets import read_examples
@@ -104,12 +111,10 @@ def train_command(
 def calibrate_command(
     model: Annotated[Path, typer.Option("--model", help="Model directory to calibrate in place.")],
     data: Annotated[Path, typer.Option("--data", help="The training file the model was trained on.")],
-    dev: Annotated[Path | None, typer.Option("--dev", help="Dev file.")] = None,
-    holdout: Annotated[int, typer.Option(help="Without --dev: the last N training examples are dev.")] = 0,
-    metric: Annotated[str, typer.Option(help="Dev metric: auto, end_to_end or gold_entities.")] = "auto",
-    type_constraints: Annotated[
-        bool, typer.Option(help="Predict relations only between entity types seen with them in training.")
-    ] = True,
+    dev: DevFile = None,
+    holdout: Holdout = 0,
+    metric: Metric = "auto",
+    type_constraints: TypeConstraints = True,
 ) -> None:
     """Fit a trained model's relation threshold and type signatures on dev data (train does this too)."""
     from kgbuild.extraction.calibrate import calibrate
