@@ -286,6 +286,7 @@ def build_model(config: ExtractorConfig) -> tuple[JointExtractor, Any]:
 
     path = resolve_base_model(config.base_model)
     transformers.logging.set_verbosity_error()  # type: ignore[no-untyped-call] # the base checkpoint's unused pooler is expected
+    transformers.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
     encoder = AutoModel.from_pretrained(path, local_files_only=True, add_pooling_layer=False)
     if config.lora_rank:
