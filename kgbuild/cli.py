@@ -57,7 +57,7 @@ def train_command(
     lora_rank: Annotated[int, typer.Option(help="LoRA rank with --lora.")] = 16,
     pair_features: Annotated[
         str, typer.Option(help="Relation-head inputs: attention, or attention+between (adds between-mention context).")
-    ] = "attention",
+    ] = "attention+between",
     threads: Annotated[int, typer.Option(help="Torch threads (0: torch's default).")] = 0,
     name: Annotated[str, typer.Option(help="Model name recorded in its config and provenance.")] = "",
     type_constraints: TypeConstraints = True,
