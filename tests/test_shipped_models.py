@@ -22,11 +22,11 @@ def test_shipped_conll04_model_scores_on_a_committed_test_slice(conll04):
     from kgbuild.extraction.evaluate import evaluate
 
     report = evaluate(conll04, read_examples(DATA / "conll04_test_slice.json"))
-    # Measured on this slice: 86.92 / 63.59 / 71.58 (the full test set: models/conll04/README.md).
+    # Measured on this slice: 85.92 / 65.56 / 78.41 (the full test set: models/conll04/README.md).
     # The margin absorbs float differences between machines, not a regression.
-    assert report["entities"]["micro"]["f1"] >= 85.0
-    assert report["relations_end_to_end"]["micro"]["f1"] >= 60.0
-    assert report["relations_gold_entities"]["micro"]["f1"] >= 68.0
+    assert report["entities"]["micro"]["f1"] >= 84.0
+    assert report["relations_end_to_end"]["micro"]["f1"] >= 62.0
+    assert report["relations_gold_entities"]["micro"]["f1"] >= 75.0
 
 
 def test_shipped_models_fit_the_size_budget():
