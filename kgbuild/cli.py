@@ -289,7 +289,7 @@ def export_command(
     out: Annotated[Path | None, typer.Option("--out", help="File to write (default: standard output).")] = None,
 ) -> None:
     """Export the graph; Turtle and N-Triples hold one graph, so they get the union of all named graphs."""
-    from kgbuild.rdf.store import KnowledgeGraphDir, export_text
+    from kgbuild.rdf.store import KnowledgeGraphDir, export_text, write_atomically
 
     try:
         text, note = export_text(KnowledgeGraphDir(kg_dir).dataset(), format)
@@ -300,7 +300,7 @@ def export_command(
     if out is None:
         typer.echo(text, nl=False)
     else:
-        _write_atomically(out, text)
+        write_atomically(out, text)
 
 
 @app.command("sparql")
@@ -377,14 +377,3 @@ def push_command(
     except ConnectionError as error:
         raise _fail(str(error), code=1) from None
     typer.echo(f"pushed {sent} quads to {endpoint}")
-
-
-def _write_atomically(path: Path, content: str) -> None:
-    """Write `content` to `path` so that a reader sees the old file or the new one, never a part."""
-    import os
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, encoding="utf-8") as handle:
-        handle.write(content)
-    os.replace(handle.name, path)

@@ -182,12 +182,6 @@ def add_document(
     return stats
 
 
-def entity_nodes(dataset: Dataset) -> set[URIRef]:
-    """Distinct entity IRIs across all named graphs."""
-    classes = set(ENTITY_CLASSES.values()) | {KG.Entity}
-    return {URIRef(str(s)) for s, _, o, _ in dataset.quads((None, RDF.type, None, None)) if o in classes}
-
-
 def _add_entity(graph: Graph, entity: ResolvedEntity, minter: IriMinter, document: URIRef) -> URIRef:
     node = URIRef(minter.entity(entity.key, identity_group(entity.type)))
     graph.add((node, RDF.type, entity_class(entity.type)))
