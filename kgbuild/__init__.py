@@ -11,8 +11,19 @@ from kgbuild.corpus import CorpusProblem, Fields, read_corpus
 from kgbuild.errors import DataFormatError, InputTextError, KgBuildError, LabelError, ModelLoadError
 from kgbuild.extraction.datasets import read_examples
 from kgbuild.extraction.evaluate import evaluate, score_extractions
+from kgbuild.facts import DocumentFact, EntityFact, GraphFacts, TripleFact, document_id, read_facts
 from kgbuild.parsing import SpacyParser
-from kgbuild.pipeline import DocumentExtraction, FoundRelation, extract_documents, found_relations
+from kgbuild.pipeline import (
+    BuildReport,
+    DocumentExtraction,
+    FoundRelation,
+    build_knowledge_graph,
+    extract_documents,
+    found_relations,
+    relation_names,
+)
+from kgbuild.rdf.iris import IriMinter, normalize_label
+from kgbuild.rdf.store import KnowledgeGraphDir
 from kgbuild.records import (
     Document,
     EntityAnnotation,
@@ -25,6 +36,7 @@ from kgbuild.records import (
     Span,
     TokenizedText,
 )
+from kgbuild.resolution import title_name
 
 if TYPE_CHECKING:
     from kgbuild.extraction.extractor import RelationExtractor
@@ -37,17 +49,23 @@ _LAZY = {
 }
 
 __all__ = [
+    "BuildReport",
     "CorpusProblem",
     "DataFormatError",
     "Document",
     "DocumentExtraction",
+    "DocumentFact",
     "EntityAnnotation",
+    "EntityFact",
     "Example",
     "Extraction",
     "Fields",
     "FoundRelation",
+    "GraphFacts",
     "InputTextError",
+    "IriMinter",
     "KgBuildError",
+    "KnowledgeGraphDir",
     "LabelError",
     "ModelLoadError",
     "ParsedDocument",
@@ -59,12 +77,19 @@ __all__ = [
     "Span",
     "TokenizedText",
     "TrainSettings",
+    "TripleFact",
+    "build_knowledge_graph",
+    "document_id",
     "evaluate",
     "extract_documents",
     "found_relations",
+    "normalize_label",
     "read_corpus",
     "read_examples",
+    "read_facts",
+    "relation_names",
     "score_extractions",
+    "title_name",
     "train",
 ]
 

@@ -26,6 +26,10 @@ app = typer.Typer(help="Turn a text corpus into an RDF knowledge graph.", no_arg
 DevFile = Annotated[Path | None, typer.Option("--dev", help="Dev file for early stopping and calibration.")]
 Holdout = Annotated[int, typer.Option(help="Without --dev: hold out the last N training examples as dev.")]
 Metric = Annotated[str, typer.Option(help="Dev metric: auto, end_to_end or gold_entities.")]
+# Field names of JSONL/CSV corpus rows, shared with kgsearch's commands.
+IdField = Annotated[str, typer.Option(help="Field of a JSONL/CSV row holding the document id.")]
+TextField = Annotated[str, typer.Option(help="Field holding the text.")]
+TitleField = Annotated[str, typer.Option(help="Field holding the title (optional in each row).")]
 TypeConstraints = Annotated[
     bool, typer.Option(help="Predict relations only between entity types seen with them in training.")
 ]
@@ -186,11 +190,14 @@ def extract_command(
     batch_size: Annotated[int, typer.Option(help="Documents per batch.")] = 32,
     workers: Annotated[int, typer.Option(help="CPU threads for the model (0: torch's default).")] = 0,
     show: Annotated[int, typer.Option(help="Print this many of the most confident triples at the end.")] = 15,
+    id_field: IdField = "id",
+    text_field: TextField = "text",
+    title_field: TitleField = "title",
 ) -> None:
     """Extract a corpus into an RDF knowledge graph: resumable, incremental, one named graph per document."""
     import time
 
-    from kgbuild.corpus import read_corpus
+    from kgbuild.corpus import Fields, read_corpus
     from kgbuild.extraction.extractor import RelationExtractor
     from kgbuild.parsing import SpacyParser
     from kgbuild.pipeline import BuildReport, build_knowledge_graph
@@ -214,7 +221,8 @@ def extract_command(
         extractor = RelationExtractor.load(directory)
         kg = KnowledgeGraphDir(out, create=True)
         report: BuildReport = build_knowledge_graph(
-            read_corpus(corpus), kg, extractor, SpacyParser(), extractor.config.name or directory.name,
+            read_corpus(corpus, Fields(id_field, text_field, title_field)), kg, extractor, SpacyParser(),
+            extractor.config.name or directory.name,
             extractor.version, min_confidence, batch_size, on_document=progress.update,
         )  # fmt: skip
         progress.close()

@@ -100,14 +100,12 @@ class KnowledgeGraphDir:
         listing = [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in self.files()]
         return hashlib.sha256(json.dumps(listing).encode()).hexdigest()
 
-    def dataset(self) -> Any:
-        """Open the graph read-only as an rdflib `Dataset` over the on-disk Oxigraph store, rebuilt if stale.
+    def store(self) -> Any:
+        """Open the on-disk Oxigraph store read-only (a `pyoxigraph.Store`), rebuilding it if stale.
 
-        Read-only handles take no lock, so queries, exports and an endpoint can share the store.
+        Read-only handles take no lock, so queries, exports, an endpoint and a search index can share it.
         """
         import pyoxigraph
-        from oxrdflib.store import OxigraphStore
-        from rdflib import Dataset
 
         store_dir, stamp_file = self.path / "store", self.path / "store.stamp"
         stamp = self._stamp()
@@ -119,7 +117,18 @@ class KnowledgeGraphDir:
             store.flush()
             del store
             write_atomically(stamp_file, stamp)
-        return Dataset(store=OxigraphStore(store=pyoxigraph.Store.read_only(str(store_dir))))
+        return pyoxigraph.Store.read_only(str(store_dir))
+
+    def stamp(self) -> str:
+        """Digest of the graph's files: it changes whenever a document is added, changed or removed."""
+        return self._stamp()
+
+    def dataset(self) -> Any:
+        """Open the graph read-only as an rdflib `Dataset` over the on-disk Oxigraph store, rebuilt if stale."""
+        from oxrdflib.store import OxigraphStore
+        from rdflib import Dataset
+
+        return Dataset(store=OxigraphStore(store=self.store()))
 
 
 EXPORT_FORMATS = {"trig": "trig", "nquads": "nquads", "jsonld": "json-ld", "turtle": "turtle", "ntriples": "nt"}

@@ -1,0 +1,139 @@
+"""Explain a hit by the most probable path of the walk that reached it.
+
+From the question's linked mentions, a best-first search over the walk's transition probabilities
+(the product of hop probabilities, i.e. the shortest path in ``-log p``) finds, for every passage it
+reaches within `MAX_HOPS` steps, the single path that carried the most mass there:
+question mention -> entity -> (triple ->) entity -> passage. Each hop records its probability,
+and relation hops the triple with its source sentence.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from kgbuild import TripleFact
+from kgsearch.graph import ALIAS, EDGE_KINDS, RELATION, TITLE, SearchGraph
+from kgsearch.records import Hop, LinkedMention
+
+MAX_HOPS = 4
+_BUDGET = 20_000  # nodes settled at most: explanations must stay cheap beside the walk
+_KEEP = 2_000
+
+
+def best_paths(
+    graph: SearchGraph,
+    transition: Any,
+    seeds: Sequence[tuple[LinkedMention, int, float]],
+    targets: set[int],
+    triples: Sequence[TripleFact],
+    predicate_names: dict[str, str],
+    rank: Any = None,
+) -> dict[int, tuple[Hop, ...]]:
+    """Return the best path to each reachable target passage.
+
+    Args:
+        seeds: ``(mention, node, share of the restart mass)`` for each linked mention.
+        rank: the walk's PageRank vector; when given, the search only passes through the `_KEEP` nodes
+            with the most mass (the mass that reaches a hit flows through them), which keeps it cheap.
+
+    """
+    import numpy as np
+
+    passable = None
+    if rank is not None and len(rank) > _KEEP:
+        passable = np.zeros(len(rank), dtype=bool)
+        passable[np.argpartition(-rank, _KEEP)[:_KEEP]] = True
+        passable[list(targets)] = True
+    cost: dict[int, float] = {}
+    back: dict[int, tuple[int, int, float] | tuple[LinkedMention, float]] = {}
+    depth: dict[int, int] = {}
+    heap: list[tuple[float, int]] = []
+    for mention, node, share in seeds:
+        start = -math.log(max(share, 1e-300))
+        if start < cost.get(node, math.inf):
+            cost[node], back[node], depth[node] = start, (mention, share), 0
+            heapq.heappush(heap, (start, node))
+    settled: set[int] = set()
+    found: set[int] = set()
+    while heap and len(settled) < _BUDGET and found != targets:
+        current, node = heapq.heappop(heap)
+        if node in settled:
+            continue
+        settled.add(node)
+        if node in targets:
+            found.add(node)
+        if depth[node] >= MAX_HOPS:
+            continue
+        for neighbour, probability, edge in graph.neighbours(node, transition, passable):
+            if probability <= 0 or neighbour in settled:
+                continue
+            candidate = current - math.log(probability)
+            if candidate < cost.get(neighbour, math.inf):
+                cost[neighbour], back[neighbour], depth[neighbour] = (
+                    candidate,
+                    (node, edge, probability),
+                    depth[node] + 1,
+                )
+                heapq.heappush(heap, (candidate, neighbour))
+    return {target: _path(graph, back, target, triples, predicate_names) for target in found}
+
+
+def _path(
+    graph: SearchGraph,
+    back: dict[int, Any],
+    target: int,
+    triples: Sequence[TripleFact],
+    predicate_names: dict[str, str],
+) -> tuple[Hop, ...]:
+    hops: list[Hop] = []
+    node = target
+    while True:
+        step = back[node]
+        if isinstance(step[0], LinkedMention):
+            mention, share = step
+            hops.append(
+                Hop(
+                    "mention",
+                    f"question[{mention.start}:{mention.end}]",
+                    graph.nodes[node].iri,
+                    mention.text,
+                    graph.nodes[node].label,
+                    share,
+                )
+            )
+            break
+        source, edge, probability = step
+        kind = int(graph.edges["kind"][edge])
+        a, b = graph.nodes[source], graph.nodes[node]
+        if kind == RELATION:
+            triple = triples[int(graph.edges["triple"][edge])]
+            name = predicate_names.get(local_name(triple.predicate), local_name(triple.predicate))
+            hops.append(
+                Hop(
+                    "relation",
+                    a.iri,
+                    b.iri,
+                    a.label,
+                    b.label,
+                    probability,
+                    triple.predicate,
+                    name,
+                    triple.confidence,
+                    triple.sentence,
+                    triple.document,
+                    triple.statement,
+                )
+            )
+        else:
+            hop_kind = "mentioned_in" if kind != TITLE and kind != ALIAS else EDGE_KINDS[kind]
+            hops.append(Hop(hop_kind, a.iri, b.iri, a.label, b.label, probability))
+        node = source
+    return tuple(reversed(hops))
+
+
+def local_name(iri: str) -> str:
+    """Return the last segment of an IRI: ``.../prop/direct/P25`` -> ``P25``."""
+    return iri.rsplit("/", 1)[-1].rsplit("#", 1)[-1]

@@ -1,0 +1,386 @@
+"""Build, save and load the search index that lives beside a knowledge graph (``KG_DIR/search/``).
+
+The index holds the passages, their vectors from the bi-encoder, the names of the graph's nodes and
+their vectors (for linking), a BM25 index, and the search graph's edges. It records the digest of
+the graph files it was built from, so a stale index is refused with the command that rebuilds it.
+It is written to a staging folder and renamed into place: it appears whole or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+from kgbuild import (
+    Document,
+    EntityFact,
+    GraphFacts,
+    KnowledgeGraphDir,
+    TripleFact,
+    normalize_label,
+    read_corpus,
+    read_facts,
+    title_name,
+)
+from kgbuild.corpus import CorpusProblem, Fields
+from kgsearch.encoder import Encoder
+from kgsearch.errors import SearchIndexError
+from kgsearch.graph import ALIAS, MENTION, RELATION, TITLE, Node, SearchGraph
+from kgsearch.records import Passage
+from kgsearch.settings import SearchSettings
+
+INDEX_DIR = "search"
+DEFAULT_FIELDS = Fields()
+DEFAULT_SETTINGS = SearchSettings()
+FORMAT_VERSION = 1
+_WORD = re.compile(r"\w+")
+_UNALIASED = frozenset({"Time", "Quantity"})
+_BLOCK_LIMIT = 50  # a name word shared by more entities than this proposes no alias pairs
+
+
+def words(text: str) -> list[str]:
+    """Return the lower-cased word tokens of `text`, as BM25 and alias blocking use them."""
+    return _WORD.findall(text.casefold())
+
+
+def passage_text(passage: Passage) -> str:
+    """Return what the encoders and BM25 read of a passage: its title, then its text."""
+    return f"{passage.title}. {passage.text}" if passage.title else passage.text
+
+
+@dataclass(frozen=True, slots=True)
+class SearchIndex:
+    """A loaded index: passages, graph, vectors, BM25, triples and the settings it was built for."""
+
+    path: Path
+    passages: tuple[Passage, ...]
+    graph: SearchGraph
+    passage_vectors: Any
+    name_vectors: Any
+    name_nodes: Any
+    names: tuple[str, ...]
+    name_kinds: tuple[str, ...]
+    bm25: Any
+    triples: tuple[TripleFact, ...]
+    settings: SearchSettings
+    manifest: dict[str, Any]
+
+
+def read_passages(corpus: str | Path, fields: Fields = DEFAULT_FIELDS) -> tuple[list[Document], list[str]]:
+    """Read the corpus as documents; return them and the problems of those that could not be read."""
+    documents, problems = [], []
+    for item in read_corpus(corpus, fields):
+        if isinstance(item, CorpusProblem):
+            problems.append(f"{item.source}: {item.reason}")
+        else:
+            documents.append(item)
+    return documents, problems
+
+
+def build_index(
+    kg_dir: str | Path,
+    corpus: str | Path,
+    encoder: Encoder,
+    encoder_ref: str,
+    settings: SearchSettings = DEFAULT_SETTINGS,
+    fields: Fields = DEFAULT_FIELDS,
+) -> dict[str, Any]:
+    """Build the search index of `kg_dir` over the passages of `corpus`; return its manifest.
+
+    Args:
+        encoder_ref: how to load `encoder` again at query time (a path or the base model's name).
+
+    Raises:
+        InputTextError: `kg_dir` or `corpus` cannot be read.
+        SearchIndexError: the corpus has no passages.
+
+    """
+    import numpy as np
+
+    started = time.monotonic()
+    kg = KnowledgeGraphDir(kg_dir)
+    stamp = kg.stamp()
+    facts = read_facts(kg_dir)
+    documents, problems = read_passages(corpus, fields)
+    if not documents:
+        raise SearchIndexError(f"{corpus}: no passages to index")
+    passages = _passages(documents, facts)
+    nodes, edges, predicates = _graph(passages, facts)
+    entity_nodes = nodes[len(passages) :]
+
+    timings: dict[str, float] = {"graph_s": time.monotonic() - started}
+    tick = time.monotonic()
+    passage_vectors = encoder.encode([passage_text(p) for p in passages], kind="passage")
+    timings["passage_vectors_s"] = time.monotonic() - tick
+
+    names, name_nodes, name_kinds = _names(passages, facts, len(passages))
+    tick = time.monotonic()
+    name_vectors = encoder.encode(names, kind="query", batch_size=256)
+    timings["name_vectors_s"] = time.monotonic() - tick
+
+    alias_edges = _alias_edges(entity_nodes, facts.entities, len(passages), name_vectors, names, name_nodes, settings)
+    edges = _concat_edges(edges, alias_edges)
+
+    import bm25s
+
+    tick = time.monotonic()
+    bm25 = bm25s.BM25(k1=1.5, b=0.75)
+    bm25.index([words(passage_text(p)) for p in passages], show_progress=False)
+    timings["bm25_s"] = time.monotonic() - tick
+
+    target = Path(kg_dir) / INDEX_DIR
+    staging = Path(tempfile.mkdtemp(dir=Path(kg_dir), prefix=".search.", suffix=".partial"))
+    try:
+        with (staging / "passages.jsonl").open("w", encoding="utf-8") as handle:
+            for p in passages:
+                handle.write(json.dumps({"id": p.id, "title": p.title, "text": p.text, "iri": p.iri}) + "\n")
+        with (staging / "nodes.jsonl").open("w", encoding="utf-8") as handle:
+            for node in nodes:
+                handle.write(json.dumps([node.iri, node.label, node.kind], ensure_ascii=False) + "\n")
+        with (staging / "names.jsonl").open("w", encoding="utf-8") as handle:
+            for name, node_index, kind in zip(names, name_nodes, name_kinds, strict=True):
+                handle.write(json.dumps([name, int(node_index), kind], ensure_ascii=False) + "\n")
+        with (staging / "triples.jsonl").open("w", encoding="utf-8") as handle:
+            for t in facts.triples:
+                handle.write(json.dumps(_triple_row(t), ensure_ascii=False) + "\n")
+        np.savez(staging / "edges.npz", **edges)
+        (staging / "predicates.json").write_text(json.dumps(predicates), encoding="utf-8")
+        np.save(staging / "passage_vectors.npy", passage_vectors.astype(np.float32))
+        np.save(staging / "name_vectors.npy", name_vectors.astype(np.float16))
+        bm25.save(str(staging / "bm25"))
+        manifest = {
+            "format": FORMAT_VERSION,
+            "kg_stamp": stamp,
+            "corpus": str(Path(corpus).resolve()),
+            "encoder": encoder_ref,
+            "encoder_name": encoder.name,
+            "passages": len(passages),
+            "entities": len(entity_nodes),
+            "edges": {kind: int((edges["kind"] == code).sum()) for kind, code in _KIND_CODES.items()},
+            "unreadable_passages": problems,
+            "settings": settings.to_json(),
+            "build_seconds": round(time.monotonic() - started, 2),
+            "timings": {k: round(v, 2) for k, v in timings.items()},
+        }
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        if target.exists():
+            old = target.with_name(f".{INDEX_DIR}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(target, old)
+            os.replace(staging, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return manifest
+
+
+_KIND_CODES = {"title": TITLE, "mention": MENTION, "relation": RELATION, "alias": ALIAS}
+
+
+def _passages(documents: list[Document], facts: GraphFacts) -> list[Passage]:
+    iris = {d.id: d.iri for d in facts.documents}
+    base = next(iter(iris.values())).rsplit("doc/", 1)[0] if iris else None
+    from kgbuild import IriMinter
+
+    minter = IriMinter(base) if base else IriMinter()
+    return [Passage(d.id, d.title, d.text, iris.get(d.id) or minter.document(d.id)) for d in documents]
+
+
+def _graph(passages: list[Passage], facts: GraphFacts) -> tuple[list[Node], dict[str, Any], list[str]]:
+
+    nodes = [Node(p.iri, p.title or p.id, "passage") for p in passages]
+    nodes += [Node(e.iri, e.label, "entity") for e in facts.entities]
+    position = {node.iri: i for i, node in enumerate(nodes)}
+    rows: list[tuple[int, int, int, float, int, int]] = []
+    titled: set[tuple[int, int]] = set()
+    for document in facts.documents:
+        if document.iri not in position:
+            continue  # a graph document not in this corpus
+        for about in document.about:
+            pair = (position[document.iri], position[about])
+            titled.add(pair)
+            rows.append((*pair, TITLE, 1.0, -1, -1))
+    for entity in facts.entities:
+        for document in entity.documents:
+            if document in position and (position[document], position[entity.iri]) not in titled:
+                rows.append((position[document], position[entity.iri], MENTION, 1.0, -1, -1))
+    predicates = sorted({t.predicate for t in facts.triples})
+    predicate_index = {p: i for i, p in enumerate(predicates)}
+    for i, triple in enumerate(facts.triples):
+        if triple.subject in position and triple.object in position:
+            rows.append(
+                (
+                    position[triple.subject],
+                    position[triple.object],
+                    RELATION,
+                    triple.confidence,
+                    predicate_index[triple.predicate],
+                    i,
+                )
+            )
+    return nodes, _edge_arrays(rows), predicates
+
+
+def _edge_arrays(rows: list[tuple[int, int, int, float, int, int]]) -> dict[str, Any]:
+    import numpy as np
+
+    columns = list(zip(*rows, strict=True)) if rows else [(), (), (), (), (), ()]
+    return {
+        "a": np.asarray(columns[0], dtype=np.int64),
+        "b": np.asarray(columns[1], dtype=np.int64),
+        "kind": np.asarray(columns[2], dtype=np.int64),
+        "weight": np.asarray(columns[3], dtype=np.float64),
+        "predicate": np.asarray(columns[4], dtype=np.int64),
+        "triple": np.asarray(columns[5], dtype=np.int64),
+    }
+
+
+def _concat_edges(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+    import numpy as np
+
+    return {key: np.concatenate([first[key], second[key]]) for key in first}
+
+
+def _names(passages: list[Passage], facts: GraphFacts, offset: int) -> tuple[list[str], Any, list[str]]:
+    """Every name of every node: passage titles (whole and without disambiguator), labels, aliases."""
+    import numpy as np
+
+    names: list[str] = []
+    nodes: list[int] = []
+    kinds: list[str] = []
+    for i, passage in enumerate(passages):
+        for text in dict.fromkeys([title_name(passage.title), passage.title]):
+            if text:
+                names.append(text)
+                nodes.append(i)
+                kinds.append("title")
+    for j, entity in enumerate(facts.entities):
+        names.append(entity.label)
+        nodes.append(offset + j)
+        kinds.append("label")
+        for alias in entity.aliases:
+            names.append(alias)
+            nodes.append(offset + j)
+            kinds.append("alias")
+    return names, np.asarray(nodes, dtype=np.int64), kinds
+
+
+def _alias_edges(
+    entity_nodes: list[Node],
+    entities: tuple[EntityFact, ...],
+    offset: int,
+    vectors: Any,
+    names: list[str],
+    name_nodes: Any,
+    settings: SearchSettings,
+) -> dict[str, Any]:
+    """Join entities whose labels are near-synonyms: pairs that share a rare word, cosine above threshold."""
+    import numpy as np
+
+    label_row: dict[int, int] = {}
+    for row, node in enumerate(name_nodes.tolist()):
+        if node >= offset and node not in label_row:
+            label_row[node] = row  # the first name of an entity node is its label
+    by_word: dict[str, list[int]] = defaultdict(list)
+    for i, (node, entity) in enumerate(zip(entity_nodes, entities, strict=True)):
+        if _UNALIASED.intersection(entity.classes):
+            continue  # "13 May 1931" and "14 March 1931" embed alike and are not the same thing
+        for word in set(words(node.label)):
+            by_word[word].append(offset + i)
+    pairs = {
+        pair
+        for members in by_word.values()
+        if 1 < len(members) <= _BLOCK_LIMIT
+        for pair in combinations(sorted(members), 2)
+    }
+    rows: list[tuple[int, int, int, float, int, int]] = []
+    if pairs:
+        ordered = sorted(pairs)
+        a = np.asarray([label_row[x] for x, _ in ordered])
+        b = np.asarray([label_row[y] for _, y in ordered])
+        cosine = (vectors[a].astype(np.float32) * vectors[b].astype(np.float32)).sum(1)
+        for (x, y), similarity in zip(ordered, cosine.tolist(), strict=True):
+            same_name = normalize_label(entity_nodes[x - offset].label) == normalize_label(
+                entity_nodes[y - offset].label
+            )
+            if similarity >= settings.alias_threshold and not same_name:  # same name, other IRI: another kind of thing
+                rows.append((x, y, ALIAS, float(similarity), -1, -1))
+    return _edge_arrays(rows)
+
+
+def _triple_row(triple: TripleFact) -> list[Any]:
+    return [
+        triple.statement,
+        triple.subject,
+        triple.predicate,
+        triple.object,
+        triple.confidence,
+        triple.document,
+        triple.sentence,
+        list(triple.subject_chars),
+        list(triple.object_chars),
+    ]
+
+
+def load_index(kg_dir: str | Path, check_stale: bool = True) -> SearchIndex:
+    """Load the search index of `kg_dir`.
+
+    Raises:
+        SearchIndexError: there is no index, or it is older than the graph; the message says how to rebuild.
+
+    """
+    import bm25s
+    import numpy as np
+
+    path = Path(kg_dir) / INDEX_DIR
+    manifest_file = path / "manifest.json"
+    if not manifest_file.is_file():
+        raise SearchIndexError(f"{kg_dir}: no search index; build it with: kgsearch index {kg_dir} --corpus CORPUS")
+    manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+    rebuild = f"kgsearch index {kg_dir} --corpus {manifest.get('corpus', 'CORPUS')}"
+    if manifest.get("format") != FORMAT_VERSION:
+        raise SearchIndexError(
+            f"{path}: index format {manifest.get('format')} is not {FORMAT_VERSION}; rebuild: {rebuild}"
+        )
+    if check_stale and KnowledgeGraphDir(kg_dir).stamp() != manifest["kg_stamp"]:
+        raise SearchIndexError(f"{path}: the graph changed since the index was built; rebuild: {rebuild}")
+    with (path / "passages.jsonl").open(encoding="utf-8") as handle:
+        passages = tuple(Passage(**json.loads(line)) for line in handle)
+    with (path / "nodes.jsonl").open(encoding="utf-8") as handle:
+        nodes = [Node(*json.loads(line)) for line in handle]
+    with (path / "names.jsonl").open(encoding="utf-8") as handle:
+        name_rows = [json.loads(line) for line in handle]
+    with (path / "triples.jsonl").open(encoding="utf-8") as handle:
+        triples = tuple(
+            TripleFact(r[0], r[1], r[2], r[3], r[4], r[5], r[6], tuple(r[7]), tuple(r[8]))
+            for r in map(json.loads, handle)
+        )
+    with np.load(path / "edges.npz") as archive:
+        edges = {key: archive[key] for key in archive.files}
+    predicates = json.loads((path / "predicates.json").read_text(encoding="utf-8"))
+    return SearchIndex(
+        path,
+        passages,
+        SearchGraph(nodes, len(passages), edges, predicates),
+        np.load(path / "passage_vectors.npy"),
+        np.load(path / "name_vectors.npy").astype(np.float32),
+        np.asarray([r[1] for r in name_rows], dtype=np.int64),
+        tuple(r[0] for r in name_rows),
+        tuple(r[2] for r in name_rows),
+        bm25s.BM25.load(str(path / "bm25")),
+        triples,
+        SearchSettings.from_json(manifest["settings"]),
+        manifest,
+    )

@@ -1,0 +1,178 @@
+"""Entity linking of a question: n-gram matches against names in the graph, and embedding similarity.
+
+Names are passage titles (with and without their parenthetical disambiguator), entity labels and
+aliases, compared after `kgbuild`'s own label normalisation. The longest matches win and do not
+overlap. Spans spaCy's NER finds that match no name exactly are linked to the most similar name by
+embedding, above a threshold. A seed's weight grows with how specific its node is: a name found in
+one passage says more than one found in five hundred.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from kgbuild import normalize_label
+from kgsearch.records import LinkedMention
+
+_TOKEN = re.compile(r"\w+(?:[-.]\w+)*|['\u2019]s\b|[^\w\s]")
+MAX_NGRAM = 10
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "in",
+        "on",
+        "at",
+        "to",
+        "for",
+        "from",
+        "by",
+        "with",
+        "and",
+        "or",
+        "is",
+        "was",
+        "were",
+        "are",
+        "be",
+        "been",
+        "who",
+        "whom",
+        "whose",
+        "what",
+        "which",
+        "when",
+        "where",
+        "why",
+        "how",
+        "did",
+        "does",
+        "do",
+        "has",
+        "have",
+        "had",
+        "that",
+        "this",
+        "these",
+        "those",
+        "it",
+        "its",
+        "as",
+        "than",
+        "first",
+        "last",
+        "both",
+        "same",
+    ]
+)
+HOW_WEIGHT = {"title": 1.0, "label": 1.0, "alias": 0.8, "embedding": 0.6}
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    """A name a node goes by: the node index, the name as written and how it names the node."""
+
+    node: int
+    text: str
+    how: str
+
+
+class NameIndex:
+    """Normalised names -> nodes (indices into `iris`), with each node's document frequency for seed weights."""
+
+    def __init__(self, iris: Sequence[str], names: Sequence[Name], frequency: Sequence[int], passages: int):
+        self.iris = list(iris)
+        self.names = list(names)
+        self.frequency = list(frequency)
+        self.passages = max(passages, 1)
+        self.by_name: dict[str, list[Name]] = {}
+        for name in names:
+            key = normalize_label(name.text)
+            if key:
+                self.by_name.setdefault(key, []).append(name)
+
+    def specificity(self, node: int) -> float:
+        """Inverse document frequency of a node: ``log(1 + passages / (1 + frequency))``."""
+        return math.log(1 + self.passages / (1 + self.frequency[node]))
+
+
+def tokens(question: str) -> list[tuple[int, int]]:
+    """Character spans of the question's words and punctuation (a possessive ``'s`` is its own token)."""
+    return [(m.start(), m.end()) for m in _TOKEN.finditer(question)]
+
+
+def _content(word: str) -> bool:
+    return word.casefold() not in STOPWORDS and any(c.isalnum() for c in word)
+
+
+def link_exact(question: str, index: NameIndex) -> list[LinkedMention]:
+    """Link the longest non-overlapping question n-grams that are names in the graph."""
+    spans = tokens(question)
+    lowercase_question = question == question.casefold()
+    candidates: list[tuple[int, int, int, list[Name]]] = []
+    for first in range(len(spans)):
+        for last in range(first, min(first + MAX_NGRAM, len(spans))):
+            start, end = spans[first][0], spans[last][1]
+            words = [question[s:e] for s, e in spans[first : last + 1]]
+            if not any(_content(w) for w in words):
+                continue
+            if not lowercase_question and not any(w[0].isupper() or w[0].isdigit() for w in words):
+                continue  # a lower-case common word ("film") is no name in a cased question
+            names = index.by_name.get(normalize_label(question[start:end]))
+            if not names:
+                continue
+            if not (_content(words[0]) and _content(words[-1])):
+                # A title may start or end with a small word ("The Private Life of Cinema", "Changed It");
+                # another name may not, or "the film" would link a node called "film".
+                names = [n for n in names if n.how == "title" and len(words) > 1]
+            if names:
+                candidates.append((start, end, last - first + 1, names))
+    candidates.sort(key=lambda c: (-c[2], c[0]))
+    taken: list[tuple[int, int]] = []
+    mentions = []
+    for start, end, _, names in candidates:
+        if any(start < e and s < end for s, e in taken):
+            continue
+        taken.append((start, end))
+        best: dict[int, Name] = {}
+        for name in names:  # one mention per node, by its strongest kind of name
+            if name.node not in best or HOW_WEIGHT[name.how] > HOW_WEIGHT[best[name.node].how]:
+                best[name.node] = name
+        share = 1.0 / len(best)  # an ambiguous name splits its weight
+        for name in sorted(best.values(), key=lambda n: n.node):
+            weight = HOW_WEIGHT[name.how] * index.specificity(name.node) * share
+            node = index.iris[name.node]
+            mentions.append(LinkedMention(question[start:end], start, end, node, name.text, name.how, 1.0, weight))
+    return sorted(mentions, key=lambda m: (m.start, m.node))
+
+
+def link_similar(
+    question: str,
+    spans: Sequence[tuple[int, int]],
+    taken: Sequence[tuple[int, int]],
+    nearest: Callable[[list[str]], list[tuple[int, str, float]]],
+    index: NameIndex,
+    threshold: float,
+) -> list[LinkedMention]:
+    """Link spans (spaCy's entities) that overlap no exact match to their most similar name.
+
+    Args:
+        nearest: for a list of texts, the best ``(node, name, cosine)`` of each.
+
+    """
+    free = [(s, e) for s, e in spans if not any(s < te and ts < e for ts, te in taken) and question[s:e].strip()]
+    if not free:
+        return []
+    mentions = []
+    for (start, end), (node, name, similarity) in zip(free, nearest([question[s:e] for s, e in free]), strict=True):
+        if similarity >= threshold:
+            weight = HOW_WEIGHT["embedding"] * similarity * index.specificity(node)
+            mentions.append(
+                LinkedMention(question[start:end], start, end, index.iris[node], name, "embedding", similarity, weight)
+            )
+    return mentions

@@ -1,0 +1,265 @@
+"""The one place that wires `kgsearch`'s stages: link -> cues -> walk -> dense and lexical scores -> fuse -> explain.
+
+`Searcher` is the Python API the CLI and the app share::
+
+    searcher = Searcher.open("kg")
+    result = searcher.search("Who is the mother of the director of film Polish Wedding?", k=5)
+    for hit in result.hits:
+        print(hit.rank, hit.passage.title, hit.score, [hop.kind for hop in hit.path])
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from kgbuild import relation_names
+from kgsearch.cues import relation_cues
+from kgsearch.encoder import Encoder, load_encoder
+from kgsearch.errors import QueryError
+from kgsearch.explain import best_paths, local_name
+from kgsearch.index import SearchIndex, load_index, words
+from kgsearch.linking import Name, NameIndex, link_exact, link_similar
+from kgsearch.records import LinkedMention, ReadQuestion, SearchHit, SearchResult
+from kgsearch.settings import SearchSettings
+
+MAX_QUESTION_CHARS = 1000
+NO_LINK_NOTE = "no entity of the question was found in the graph: ranked by the dense (and lexical) scores alone"
+
+
+class Searcher:
+    """Answer questions over one search index; models and index load once, then each query takes milliseconds.
+
+    Args:
+        nlp: a spaCy pipeline for the question's entities (loaded on first use when None); False
+            switches linking by embedding off, leaving exact name matches.
+
+    """
+
+    def __init__(self, index: SearchIndex, encoder: Encoder, settings: SearchSettings | None = None, nlp: Any = None):
+        self.index = index
+        self.encoder = encoder
+        self.settings = settings or index.settings
+        self._nlp = nlp
+        graph = index.graph
+        frequency = [0] * graph.size
+        for b, kind in zip(graph.edges["b"].tolist(), graph.edges["kind"].tolist(), strict=True):
+            if kind <= 1:  # title or mention: the passages a node is found in
+                frequency[b] += 1
+        for p in range(graph.passages):
+            frequency[p] = 1
+        names = [
+            Name(int(n), text, kind)
+            for text, n, kind in zip(index.names, index.name_nodes, index.name_kinds, strict=True)
+        ]
+        self.names = NameIndex([node.iri for node in graph.nodes], names, frequency, graph.passages)
+        self._predicate_of_label = {local_name(p): i for i, p in enumerate(graph.predicates)}
+        self._passage_of_iri = {p.iri: i for i, p in enumerate(index.passages)}
+
+    @classmethod
+    def open(
+        cls, kg_dir: str | Path, encoder: Encoder | None = None, settings: SearchSettings | None = None
+    ) -> Searcher:
+        """Load the index of `kg_dir` and the encoder it was built with (or the given one)."""
+        index = load_index(kg_dir)
+        return cls(index, encoder or load_encoder(index.manifest["encoder"]), settings)
+
+    def with_settings(self, **changes: Any) -> Searcher:
+        """Return a searcher over the same index and models with some settings changed."""
+        searcher = copy.copy(self)
+        searcher.settings = replace(self.settings, **changes)
+        return searcher
+
+    @property
+    def nlp(self) -> Any:
+        """SpaCy's pipeline for the question's named entities, loaded on first use."""
+        if self._nlp is None:
+            from kgbuild.parsing import load_spacy
+
+            self._nlp = load_spacy()
+        return self._nlp
+
+    def link(self, question: str) -> list[LinkedMention]:
+        """Link the question's spans to graph nodes: exact names first, then spaCy entities by embedding."""
+        import numpy as np
+
+        mentions = link_exact(question, self.names)
+        if self._nlp is False:  # linking by embedding switched off (tests, ablations)
+            return mentions
+        with self.nlp.select_pipes(enable=[p for p in ("tok2vec", "ner") if p in self.nlp.pipe_names]):
+            doc = self.nlp(question)
+        spans = [(e.start_char, e.end_char) for e in doc.ents if e.label_ not in _NUMERIC_ENTITIES]
+        vectors = self.index.name_vectors
+
+        def nearest(texts: list[str]) -> list[tuple[int, str, float]]:
+            similarity = vectors @ self.encoder.encode(texts, kind="query").T
+            best = np.argmax(similarity, axis=0)
+            return [
+                (int(self.index.name_nodes[row]), self.index.names[row], float(similarity[row, column]))
+                for column, row in enumerate(best)
+            ]
+
+        taken = [(m.start, m.end) for m in mentions]
+        return mentions + link_similar(question, spans, taken, nearest, self.names, self.settings.link_threshold)
+
+    def search(self, question: str, k: int = 10, where: str | None = None, explain: bool = True) -> SearchResult:
+        """Rank passages for `question`; each hit carries its scores and the path that explains it.
+
+        Args:
+            where: a SPARQL graph pattern binding ``?passage``; only passages it matches are ranked.
+            explain: find each hit's path (False skips it, for evaluation runs).
+
+        Raises:
+            QueryError: an empty or overlong question, ``k <= 0``, or a malformed `where` pattern.
+
+        """
+        if k <= 0:
+            raise QueryError(f"k must be > 0, got {k}")
+        allowed = self.matching_passages(where) if where else None
+        return self.rank(self.read(question), k, allowed, explain)
+
+    def read(self, question: str) -> ReadQuestion:
+        """Read a question: its linked mentions, relation cues, and dense and BM25 scores of every passage.
+
+        Raises:
+            QueryError: an empty or overlong question.
+
+        """
+        import numpy as np
+
+        question = question.strip()
+        if not question:
+            raise QueryError("the question is empty")
+        if len(question) > MAX_QUESTION_CHARS:
+            raise QueryError(f"the question has {len(question)} characters; at most {MAX_QUESTION_CHARS} are searched")
+        query_vector = self.encoder.encode([question], kind="query")[0]
+        dense = self.index.passage_vectors @ query_vector
+        lexical = np.asarray(self.index.bm25.get_scores(words(question)), dtype=np.float64)
+        return ReadQuestion(question, tuple(self.link(question)), relation_cues(question), dense, lexical)
+
+    def rank(self, read: ReadQuestion, k: int = 10, allowed: Any = None, explain: bool = True) -> SearchResult:
+        """Walk the graph from a read question, fuse the scores and return the top `k` hits.
+
+        Args:
+            allowed: optional boolean mask of the passages that may be hits.
+
+        """
+        import numpy as np
+
+        settings, index, graph = self.settings, self.index, self.index.graph
+        mentions, dense, lexical = list(read.mentions), read.dense, read.lexical
+        notes: list[str] = []
+        graph_scores = np.zeros(graph.passages)
+        transition, rank = None, None
+        seeds: list[tuple[LinkedMention, int, float]] = []
+        if mentions:
+            seeds, personalization = self._restart(mentions, dense)
+            boosts = {
+                self._predicate_of_label[c]: settings.cue_boost for c in read.cues if c in self._predicate_of_label
+            }
+            relation = settings.relation_weight if settings.use_relations else 0.0
+            kinds = (settings.title_weight, settings.mention_weight, relation, settings.alias_weight)
+            transition = graph.transition(graph.edge_weights(kinds, boosts))
+            rank = graph.pagerank(transition, personalization, settings.damping)
+            graph_scores = rank[: graph.passages]
+        else:
+            notes.append(NO_LINK_NOTE)
+        fused = (
+            settings.graph_weight * _max_normalised(graph_scores)
+            + settings.dense_weight * _range_normalised(dense)
+            + settings.lexical_weight * _max_normalised(lexical)
+        )
+        if allowed is not None:
+            fused = np.where(allowed, fused, -np.inf)
+        top = np.argpartition(-fused, min(k, len(fused) - 1))[: k + 1] if len(fused) > k + 1 else np.arange(len(fused))
+        order = [int(i) for i in sorted(top.tolist(), key=lambda i: (-fused[i], i))[:k] if np.isfinite(fused[i])]
+        paths = (
+            best_paths(graph, transition, seeds, set(order), index.triples, relation_names(), rank)
+            if transition is not None and explain
+            else {}
+        )
+        unexplained = "reached by the dense and lexical scores, not the graph"
+        hits = tuple(
+            SearchHit(
+                rank,
+                index.passages[i],
+                float(fused[i]),
+                float(graph_scores[i]),
+                float(dense[i]),
+                float(lexical[i]),
+                paths.get(i, ()),
+                "" if i in paths or not explain else unexplained,
+            )
+            for rank, i in enumerate(order, start=1)
+        )
+        return SearchResult(read.question, hits, read.mentions, read.cues, tuple(notes))
+
+    def _restart(self, mentions: list[LinkedMention], dense: Any) -> tuple[list[tuple[LinkedMention, int, float]], Any]:
+        """Restart distribution of the walk: the seeds by weight, plus a share on the top dense passages."""
+        import numpy as np
+
+        settings, graph = self.settings, self.index.graph
+        personalization = np.zeros(graph.size)
+        total = sum(m.weight for m in mentions) or 1.0
+        seeds = []
+        for mention in mentions:
+            node = graph.index[mention.node]
+            share = (1 - settings.dense_prior) * mention.weight / total
+            personalization[node] += share
+            seeds.append((mention, node, share))
+        if settings.dense_prior > 0:
+            top = np.argsort(-dense)[: settings.prior_top]
+            weights = np.exp((dense[top] - dense[top].max()) * 20.0)
+            personalization[top] += settings.dense_prior * weights / weights.sum()
+        return seeds, personalization
+
+    def matching_passages(self, where: str) -> Any:
+        """Boolean mask of the passages whose graph matches the SPARQL pattern `where` (binding ``?passage``).
+
+        Raises:
+            QueryError: the pattern does not use ``?passage``, is not read-only, or does not parse.
+
+        """
+        import numpy as np
+
+        from kgbuild import KnowledgeGraphDir
+        from kgbuild.rdf.store import check_read_only
+
+        if "?passage" not in where:
+            raise QueryError(f"--where pattern must bind ?passage (the passage's document), got {where!r}")
+        query = _WHERE_PREFIXES + f"SELECT DISTINCT ?passage WHERE {{ {where} }}"
+        try:
+            check_read_only(query)
+        except ValueError as error:
+            raise QueryError(f"--where pattern {where!r}: {error}") from None
+        store = KnowledgeGraphDir(self.index.path.parent).store()
+        try:
+            rows = store.query(query, use_default_graph_as_union=True)
+            matched = {row["passage"].value for row in rows if row["passage"] is not None}
+        except (SyntaxError, ValueError, OSError) as error:
+            raise QueryError(f"--where pattern {where!r}: {error}") from None
+        mask = np.zeros(len(self.index.passages), dtype=bool)
+        for iri in matched:
+            if iri in self._passage_of_iri:
+                mask[self._passage_of_iri[iri]] = True
+        return mask
+
+
+_NUMERIC_ENTITIES = ("DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL")
+_WHERE_PREFIXES = (
+    "PREFIX kg: <https://w3id.org/kgbuild/ontology#> PREFIX wdt: <http://www.wikidata.org/prop/direct/> "
+    "PREFIX conll: <https://w3id.org/kgbuild/conll04#> PREFIX schema: <https://schema.org/> "
+    "PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
+)
+
+
+def _max_normalised(scores: Any) -> Any:
+    top = scores.max() if len(scores) else 0.0
+    return scores / top if top > 0 else scores * 0.0
+
+
+def _range_normalised(scores: Any) -> Any:
+    low, high = scores.min(), scores.max()
+    return (scores - low) / (high - low) if high > low else scores * 0.0

@@ -1,0 +1,72 @@
+"""The knobs of search, with defaults chosen on the first 200 2Wiki questions (`bench/tune_search.py`)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class SearchSettings:
+    """Weights of the graph walk and of the fusion; an index stores the settings it was built for.
+
+    Attributes:
+        damping: PageRank's probability of following an edge rather than jumping back to a seed.
+        title_weight, mention_weight, relation_weight, alias_weight: edge weights by kind (relation
+            edges are further multiplied by their triple's confidence, alias edges by the similarity).
+        cue_boost: factor on relation edges whose property the question names ("mother" -> P25).
+        dense_prior: share of the walk's restart mass given to the top dense passages.
+        prior_top: how many dense passages share that mass.
+        graph_weight, dense_weight, lexical_weight: the fusion of max-normalised scores.
+        link_threshold: least cosine for linking a question span to a name by embedding.
+        alias_threshold: least cosine between two entity names for an alias edge (index time).
+        use_relations: keep relation edges (False: the entities-and-passages ablation).
+
+    """
+
+    damping: float = 0.9
+    title_weight: float = 30.0
+    mention_weight: float = 1.0
+    relation_weight: float = 10.0
+    alias_weight: float = 3.0
+    cue_boost: float = 10.0
+    dense_prior: float = 0.1
+    prior_top: int = 10
+    graph_weight: float = 1.0
+    dense_weight: float = 0.2
+    lexical_weight: float = 0.0
+    link_threshold: float = 0.85
+    alias_threshold: float = 0.9
+    use_relations: bool = True
+
+    def __post_init__(self) -> None:
+        """Refuse weights that would make the walk or the fusion meaningless."""
+        if not 0.0 <= self.damping < 1.0:
+            raise ValueError(f"damping must be in [0, 1), got {self.damping}")
+        if not 0.0 <= self.dense_prior <= 1.0:
+            raise ValueError(f"dense_prior must be in [0, 1], got {self.dense_prior}")
+        if self.prior_top <= 0:
+            raise ValueError(f"prior_top must be > 0, got {self.prior_top}")
+        for name in ("title_weight", "mention_weight", "relation_weight", "alias_weight", "cue_boost"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        for name in ("graph_weight", "dense_weight", "lexical_weight"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the settings as a JSON-ready dict."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, values: dict[str, Any]) -> SearchSettings:
+        """Build settings from a dict, refusing unknown keys (a typo must not pass silently).
+
+        Keys starting with ``_`` are notes (such as the dev scores a tuning run records) and are ignored.
+        """
+        values = {key: value for key, value in values.items() if not key.startswith("_")}
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown search settings: {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        return replace(cls(), **values)

@@ -1,0 +1,141 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kgsearch.errors import QueryError, SearchIndexError
+from kgsearch.index import load_index
+from kgsearch.search import NO_LINK_NOTE, Searcher
+
+QUESTION = "Who is the director of Polish Wedding?"
+
+
+def _ids(result):  # type: ignore[no-untyped-def]
+    return [hit.passage.id for hit in result.hits]
+
+
+def test_two_hop_answer_is_found_by_the_graph_and_missed_by_dense_alone(searcher: Searcher) -> None:
+    dense = searcher.with_settings(graph_weight=0.0, dense_weight=1.0).search(QUESTION, k=2)
+    graph = searcher.with_settings(graph_weight=1.0, dense_weight=0.0).search(QUESTION, k=2)
+    assert "theresa-connelly" not in _ids(dense)  # shares no word with the question
+    assert _ids(graph) == ["polish-wedding", "theresa-connelly"]
+
+
+def test_the_hop_the_question_names_is_the_one_the_walk_follows(searcher: Searcher) -> None:
+    graph = searcher.with_settings(dense_weight=0.0)
+    asked_director = graph.search("Who is the director of Polish Wedding?", k=3)
+    asked_cast = graph.search("Who is the cast member starring in Polish Wedding?", k=3)
+    assert asked_director.relation_cues == ("P57",)
+    assert _ids(asked_director)[1] == "theresa-connelly"
+    assert _ids(asked_cast)[1] == "lena-olin"
+
+
+def test_without_relation_edges_the_bridge_passage_is_not_reached(searcher: Searcher) -> None:
+    ablated = searcher.with_settings(dense_weight=0.0, use_relations=False).search(QUESTION, k=5)
+    with_relations = searcher.with_settings(dense_weight=0.0).search(QUESTION, k=5)
+    score = {hit.passage.id: hit.graph_score for hit in ablated.hits}
+    assert {hit.passage.id: hit.graph_score for hit in with_relations.hits}["theresa-connelly"] > score.get(
+        "theresa-connelly", 0.0
+    )
+
+
+def test_a_hit_is_explained_by_mention_entity_triple_passage(searcher: Searcher) -> None:
+    result = searcher.search(QUESTION, k=5)
+    hit = next(h for h in result.hits if h.passage.id == "theresa-connelly")
+    kinds = [hop.kind for hop in hit.path]
+    assert kinds[0] == "mention" and "relation" in kinds and kinds[-1] == "title"
+    relation = next(hop for hop in hit.path if hop.kind == "relation")
+    assert relation.predicate == "http://www.wikidata.org/prop/direct/P57"
+    assert relation.predicate_label == "director"
+    assert relation.confidence == pytest.approx(0.93)
+    assert "directed by Theresa Connelly" in relation.sentence
+    assert relation.sentence_document.endswith("doc/polish-wedding")
+    assert all(0 < hop.contribution <= 1 for hop in hit.path)
+    assert hit.path[-1].target == hit.passage.iri
+
+
+def test_a_weight_of_zero_reduces_fusion_to_one_signal(searcher: Searcher) -> None:
+    dense_only = searcher.with_settings(graph_weight=0.0, dense_weight=1.0, lexical_weight=0.0).search(QUESTION, k=5)
+    assert [h.score for h in dense_only.hits] == sorted((h.score for h in dense_only.hits), reverse=True)
+    order_by_dense = sorted(dense_only.hits, key=lambda h: -h.dense_score)
+    assert _ids(dense_only) == [h.passage.id for h in order_by_dense]
+    graph_only = searcher.with_settings(graph_weight=1.0, dense_weight=0.0, lexical_weight=0.0).search(QUESTION, k=5)
+    assert _ids(graph_only) == [h.passage.id for h in sorted(graph_only.hits, key=lambda h: -h.graph_score)]
+    bm25_only = searcher.with_settings(graph_weight=0.0, dense_weight=0.0, lexical_weight=1.0).search(QUESTION, k=5)
+    assert _ids(bm25_only) == [h.passage.id for h in sorted(bm25_only.hits, key=lambda h: -h.lexical_score)]
+
+
+def test_question_without_linkable_entity_falls_back_to_dense_and_says_so(searcher: Searcher) -> None:
+    result = searcher.search("who is honoured at weddings", k=2)
+    assert result.mentions == ()
+    assert NO_LINK_NOTE in result.notes
+    assert _ids(result)[0] == "wedding-customs"
+    assert all(hit.graph_score == 0.0 for hit in result.hits)
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [("", "empty"), ("   ", "empty"), ("x" * 10_000, "10000 characters")],
+)
+def test_bad_questions_get_clear_errors(searcher: Searcher, question: str, message: str) -> None:
+    with pytest.raises(QueryError, match=message):
+        searcher.search(question)
+
+
+def test_k_must_be_positive(searcher: Searcher) -> None:
+    with pytest.raises(QueryError, match="k must be > 0, got 0"):
+        searcher.search(QUESTION, k=0)
+
+
+def test_where_pattern_restricts_the_candidates(searcher: Searcher) -> None:
+    where = "?passage schema:about ?person . ?person a kg:Person"
+    result = searcher.search(QUESTION, k=5, where=where)
+    assert set(_ids(result)) == {"theresa-connelly", "lena-olin"}
+
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ("?x a kg:Person", "must bind \\?passage"),
+        ("?passage a kg:Document . FILTER(", "syntax"),
+        ("?passage a kg:Document } ; INSERT DATA { <a:b> <a:b> <a:b> }", ""),
+        ("SERVICE <http://example.org/sparql> { ?passage ?p ?o }", "SERVICE"),
+    ],
+)
+def test_malformed_or_unsafe_where_patterns_are_refused(searcher: Searcher, where: str, message: str) -> None:
+    with pytest.raises(QueryError, match=message):
+        searcher.search(QUESTION, where=where)
+
+
+def test_missing_index_says_how_to_build_it(search_kg: Path) -> None:
+    with pytest.raises(SearchIndexError, match="kgsearch index"):
+        load_index(search_kg)
+
+
+def test_stale_index_says_how_to_rebuild(indexed_kg: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "kg"
+    shutil.copytree(indexed_kg, copy)
+    document = next((copy / "documents").glob("*.nq"))
+    document.write_text(document.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    with pytest.raises(SearchIndexError, match="changed since the index was built; rebuild: kgsearch index"):
+        load_index(copy)
+
+
+def test_index_records_what_it_holds(indexed_kg: Path) -> None:
+    manifest = json.loads((indexed_kg / "search" / "manifest.json").read_text())
+    index = load_index(indexed_kg)
+    assert manifest["passages"] == len(index.passages) == 5
+    assert manifest["edges"]["relation"] == 6
+    assert manifest["edges"]["title"] == 4  # "Wedding customs" names no entity of its own title
+    assert index.passage_vectors.shape == (5, 64)
+    np.testing.assert_allclose(np.linalg.norm(index.passage_vectors, axis=1), 1.0, rtol=1e-5)
+
+
+def test_graph_exports_to_networkx(searcher: Searcher) -> None:
+    graph = searcher.index.graph.to_networkx()
+    relation_edges = [d for _, _, d in graph.edges(data=True) if d["kind"] == "relation"]
+    assert len(relation_edges) == 6
+    assert {d["predicate"].rsplit("/", 1)[-1] for d in relation_edges} == {"P57", "P161", "P25", "P551", "P26", "P131"}
