@@ -77,8 +77,9 @@ class BertEncoder:
         self.model = model
         self.tokenizer = tokenizer
         self.name = name
-        self.max_length = max_length
-        self.query_max_length = query_max_length
+        self.positions = int(getattr(model.config, "max_position_embeddings", max_length))
+        self.max_length = min(max_length, self.positions)  # never past the position embeddings
+        self.query_max_length = min(query_max_length, self.positions)
         self.dimension = int(model.config.hidden_size)
 
     def embed(self, texts: Sequence[str], max_length: int) -> Any:

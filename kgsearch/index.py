@@ -213,9 +213,9 @@ def _graph(passages: list[Passage], facts: GraphFacts) -> tuple[list[Node], dict
             titled.add(pair)
             rows.append((*pair, TITLE, 1.0, -1, -1))
     for entity in facts.entities:
-        for document in entity.documents:
-            if document in position and (position[document], position[entity.iri]) not in titled:
-                rows.append((position[document], position[entity.iri], MENTION, 1.0, -1, -1))
+        for mentioned_in in entity.documents:
+            if mentioned_in in position and (position[mentioned_in], position[entity.iri]) not in titled:
+                rows.append((position[mentioned_in], position[entity.iri], MENTION, 1.0, -1, -1))
     predicates = sorted({t.predicate for t in facts.triples})
     predicate_index = {p: i for i, p in enumerate(predicates)}
     for i, triple in enumerate(facts.triples):

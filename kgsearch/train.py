@@ -84,7 +84,7 @@ def train_retriever(
     negatives = _hard_negatives(pairs, ids, passages, answers, settings) if settings.hard_negatives else {}
 
     encoder = load_encoder(base_model)
-    encoder.max_length = settings.max_length
+    encoder.max_length = min(settings.max_length, encoder.positions)
     model = encoder.model
     for name, parameter in model.named_parameters():
         parameter.requires_grad = not name.startswith(FROZEN_PREFIX)
@@ -109,7 +109,7 @@ def train_retriever(
                 texts += [passages[i] for i in extra]
                 batch_ids += extra
             queries = encoder.embed([p.query for p in batch], encoder.query_max_length)
-            candidates = encoder.embed(texts, settings.max_length)
+            candidates = encoder.embed(texts, encoder.max_length)
             mask = torch.tensor(
                 [
                     [j != i and batch_ids[j] in answers[p.query] for j in range(len(batch_ids))]
@@ -122,7 +122,7 @@ def train_retriever(
             torch.nn.utils.clip_grad_norm_(trainable, 1.0)
             optimizer.step()
             scheduler.step()
-            losses.append(float(loss))
+            losses.append(loss.item())
             if len(losses) % 10 == 0:
                 log.info("epoch %d step %d/%d loss %.4f", epoch, len(losses), steps_per_epoch, sum(losses[-10:]) / 10)
         history.append({"epoch": epoch, "loss": round(sum(losses) / len(losses), 4)})
