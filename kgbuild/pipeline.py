@@ -129,12 +129,12 @@ def build_knowledge_graph(
     from kgbuild.rdf.graph import ModelInfo, document_nquads, run_nquads
     from kgbuild.rdf.iris import DEFAULT_BASE, IriMinter
     from kgbuild.rdf.store import content_hash
-    from kgbuild.resolution import resolve_document
+    from kgbuild.resolution import RESOLUTION_VERSION, resolve_document
 
     started = datetime.now(UTC).isoformat(timespec="seconds")
     minter = IriMinter(base or DEFAULT_BASE)
     model = ModelInfo(model_name, model_version)
-    model_key = f"{model_name}@{model_version}@{min_confidence}@{minter.base}"
+    model_key = f"{model_name}@{model_version}@{min_confidence}@{minter.base}@resolution-{RESOLUTION_VERSION}"
     finished = kg.finished()
     report = BuildReport()
     digests: dict[str, str] = {}

@@ -12,9 +12,10 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
-from kgbuild.records import Extraction, ParsedDocument, PredictedRelation, Span
+from kgbuild.records import Extraction, ParsedDocument, PredictedEntity, PredictedRelation, Span
 
 PERSON_TYPES = ("PER", "Peop")
 _PARENTHETICAL = re.compile(r"\s*\([^)]*\)\s*$")
@@ -60,9 +61,62 @@ def _short_form_of(short: str, long: str, entity_type: str) -> bool:
     return len(compact) >= 2 and compact.isupper() and compact == _acronym(long)
 
 
+# Part of every document's content hash: a change to resolution rebuilds the documents it touches.
+RESOLUTION_VERSION = 2
+_UNTITLED_TYPES = ("TIME", "NUM")
+TITLE_MATCH = 0.7  # least `title_match` score for a mention to be the passage's title entity
+
+
+def _fold(text: str) -> list[str]:
+    """Words of `text` without accents, case or punctuation: "Huc- Mazelet" -> ["huc", "mazelet"]."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.findall(r"[a-z0-9]+", ascii_text.casefold())
+
+
+def title_match(surface: str, title: str) -> float:
+    """Score in ``[0, 1]`` how surely a mention names the subject of a passage titled `title`.
+
+    1.0 for the same name up to accents, case, spacing and punctuation ("Huc- Mazelet Luquiens" for
+    "Huc-Mazelet Luquiens"); 0.9 for a name of two or more words inside the title or containing it
+    ("Mafalda of Savoy" for "Princess Mafalda of Savoy"); 0.8 for a near spelling ("Bahram Beyzaie" for
+    "Bahram Beyzai"); 0.7 for the same surname with the same initial ("Joseph Bradley Story" for
+    "Joe Story"); 0 otherwise.
+    """
+    from difflib import SequenceMatcher
+
+    name, words = _fold(title_name(title)), _fold(surface)
+    if not name or not words:
+        return 0.0
+    if "".join(name) == "".join(words):
+        return 1.0
+    if len(words) >= 2 and len(name) >= 2 and (set(words) <= set(name) or set(name) <= set(words)):
+        return 0.9
+    if SequenceMatcher(None, " ".join(name), " ".join(words)).ratio() >= 0.85:
+        return 0.8
+    if len(name) >= 2 and len(words) >= 2 and name[-1] == words[-1] and name[0][0] == words[0][0]:
+        return 0.7
+    return 0.0
+
+
 def title_name(title: str) -> str:
     """Return the name a title gives its subject: ``"Lambert (bishop)"`` -> ``"Lambert"``."""
     return _PARENTHETICAL.sub("", title).strip()
+
+
+def _title_entity(
+    parsed: ParsedDocument, entities: list[PredictedEntity], members_of: dict[int, list[int]]
+) -> int | None:
+    """Return the root of the entity the passage is about: the best title match, the earliest on a tie."""
+    best: tuple[float, int, int] | None = None  # (-score, first word, root)
+    for root, members in members_of.items():
+        if entities[root].type in _UNTITLED_TYPES:
+            continue
+        for i in members:
+            for mention in entities[i].mentions:
+                score = title_match(parsed.surface(mention), parsed.document.title)
+                if score >= TITLE_MATCH and (best is None or (-score, mention.start, root) < best):
+                    best = (-score, mention.start, root)
+    return best[2] if best is not None else None
 
 
 def resolve_document(parsed: ParsedDocument, extraction: Extraction) -> ResolvedDocument:
@@ -91,15 +145,16 @@ def resolve_document(parsed: ParsedDocument, extraction: Extraction) -> Resolved
     roots = sorted(set(target))
     position = {root: i for i, root in enumerate(roots)}
     title = parsed.document.title
-    name = title_name(title).casefold() if title else ""
+    members_of = {root: [i for i in range(len(entities)) if target[i] == root] for root in roots}
+    titled = _title_entity(parsed, entities, members_of) if title else None
     resolved = []
     for root in roots:
-        members = [i for i in range(len(entities)) if target[i] == root]
+        members = members_of[root]
         mentions = tuple(sorted({m for i in members for m in entities[i].mentions}))
         forms = sorted({parsed.surface(m) for m in mentions}, key=lambda s: (-len(s), s))
         label = surfaces[root]
         key = label
-        if name and any(form.casefold() == name for form in forms):
+        if root == titled:
             label, key = title_name(title), title
         aliases = tuple(form for form in forms if form != label)
         confidence = max(entities[i].confidence for i in members)

@@ -130,6 +130,15 @@ class SearchGraph:
             )
         )
 
+    def typed_neighbours(self, node: int, kind: int, predicates: frozenset[int] | None = None) -> list[tuple[int, int]]:
+        """Return ``(neighbour, edge row)`` for the edges of one kind at `node` (relation edges: of `predicates`)."""
+        rows = self._edge_of[self._by_source[node]]
+        targets = self._target[self._by_source[node]]
+        keep = self.edges["kind"][rows] == kind
+        if predicates is not None:
+            keep &= [int(p) in predicates for p in self.edges["predicate"][rows]]
+        return list(zip(targets[keep].tolist(), rows[keep].tolist(), strict=True))
+
     @cached_property
     def _by_source(self) -> list[Any]:
         """Positions of the CSR entries leaving each node (for explanations), built on first use."""

@@ -31,6 +31,7 @@ from kgbuild import (
     read_facts,
     title_name,
 )
+from kgbuild.resolution import TITLE_MATCH, title_match
 from kgbuild.corpus import CorpusProblem, Fields
 from kgsearch.encoder import Encoder
 from kgsearch.errors import SearchIndexError
@@ -205,10 +206,15 @@ def _graph(passages: list[Passage], facts: GraphFacts) -> tuple[list[Node], dict
     position = {node.iri: i for i, node in enumerate(nodes)}
     rows: list[tuple[int, int, int, float, int, int]] = []
     titled: set[tuple[int, int]] = set()
+    mentioned: dict[str, list[EntityFact]] = defaultdict(list)
+    for entity in facts.entities:
+        for iri in entity.documents:
+            mentioned[iri].append(entity)
     for document in facts.documents:
         if document.iri not in position:
             continue  # a graph document not in this corpus
-        for about in document.about:
+        # A graph built before title matching was lenient names no title entity: match the title here.
+        for about in document.about or _title_entity(document.title, mentioned[document.iri]):
             pair = (position[document.iri], position[about])
             titled.add(pair)
             rows.append((*pair, TITLE, 1.0, -1, -1))
@@ -231,6 +237,17 @@ def _graph(passages: list[Passage], facts: GraphFacts) -> tuple[list[Node], dict
                 )
             )
     return nodes, _edge_arrays(rows), predicates
+
+
+def _title_entity(title: str, entities: list[EntityFact]) -> tuple[str, ...]:
+    """Return the entity among `entities` whose name matches the passage title best (kgbuild's own rule)."""
+    scored = [
+        (max(title_match(name, title) for name in (e.label, *e.aliases)), e.iri)
+        for e in entities
+        if title and not _UNALIASED.intersection(e.classes)
+    ]
+    best = max(scored, default=(0.0, ""))
+    return (best[1],) if best[0] >= TITLE_MATCH else ()
 
 
 def _edge_arrays(rows: list[tuple[int, int, int, float, int, int]]) -> dict[str, Any]:

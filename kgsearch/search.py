@@ -20,6 +20,7 @@ from kgsearch.cues import relation_cues
 from kgsearch.encoder import Encoder, load_encoder
 from kgsearch.errors import QueryError
 from kgsearch.explain import best_paths, local_name
+from kgsearch.graph import RELATION, TITLE
 from kgsearch.index import SearchIndex, load_index, words
 from kgsearch.linking import Name, NameIndex, link_exact, link_similar
 from kgsearch.records import LinkedMention, ReadQuestion, SearchHit, SearchResult
@@ -155,10 +156,9 @@ class Searcher:
         transition, rank = None, None
         seeds: list[tuple[LinkedMention, int, float]] = []
         if mentions:
-            seeds, personalization = self._restart(mentions, dense)
-            boosts = {
-                self._predicate_of_label[c]: settings.cue_boost for c in read.cues if c in self._predicate_of_label
-            }
+            cued = frozenset(self._predicate_of_label[c] for c in read.cues if c in self._predicate_of_label)
+            seeds, personalization = self._restart(mentions, dense, cued)
+            boosts = dict.fromkeys(cued, settings.cue_boost)
             relation = settings.relation_weight if settings.use_relations else 0.0
             kinds = (settings.title_weight, settings.mention_weight, relation, settings.alias_weight)
             transition = graph.transition(graph.edge_weights(kinds, boosts))
@@ -196,19 +196,37 @@ class Searcher:
         )
         return SearchResult(read.question, hits, read.mentions, read.cues, tuple(notes))
 
-    def _restart(self, mentions: list[LinkedMention], dense: Any) -> tuple[list[tuple[LinkedMention, int, float]], Any]:
-        """Restart distribution of the walk: the seeds by weight, plus a share on the top dense passages."""
+    def _restart(
+        self, mentions: list[LinkedMention], dense: Any, cued: frozenset[int]
+    ) -> tuple[list[tuple[LinkedMention, int, float]], Any]:
+        """Restart distribution of the walk.
+
+        The linked mentions by weight; a share (`cue_seed`) on the entities one cued relation away from
+        them (the hop the question asks for: "the director of X" restarts at X's directors too, by
+        confidence); and a share (`dense_prior`) on the top dense passages.
+        """
         import numpy as np
 
         settings, graph = self.settings, self.index.graph
         personalization = np.zeros(graph.size)
         total = sum(m.weight for m in mentions) or 1.0
         seeds = []
+        hops = np.zeros(graph.size)
+        if cued and settings.use_relations and settings.cue_seed > 0:
+            for mention in mentions:
+                node = graph.index[mention.node]
+                starts = [node] + [about for about, _ in graph.typed_neighbours(node, TITLE)]
+                for start in starts:
+                    for target, edge in graph.typed_neighbours(start, RELATION, cued):
+                        hops[target] += mention.weight * graph.edges["weight"][edge]
+        cue_share = settings.cue_seed if hops.sum() > 0 else 0.0
         for mention in mentions:
             node = graph.index[mention.node]
-            share = (1 - settings.dense_prior) * mention.weight / total
+            share = (1 - settings.dense_prior) * (1 - cue_share) * mention.weight / total
             personalization[node] += share
             seeds.append((mention, node, share))
+        if cue_share:
+            personalization += (1 - settings.dense_prior) * cue_share * hops / hops.sum()
         if settings.dense_prior > 0:
             top = np.argsort(-dense)[: settings.prior_top]
             weights = np.exp((dense[top] - dense[top].max()) * 20.0)

@@ -15,6 +15,7 @@ class SearchSettings:
         title_weight, mention_weight, relation_weight, alias_weight: edge weights by kind (relation
             edges are further multiplied by their triple's confidence, alias edges by the similarity).
         cue_boost: factor on relation edges whose property the question names ("mother" -> P25).
+        cue_seed: share of the restart mass given to the entities one cued relation away from the seeds.
         dense_prior: share of the walk's restart mass given to the top dense passages.
         prior_top: how many dense passages share that mass.
         graph_weight, dense_weight, lexical_weight: the fusion of max-normalised scores.
@@ -30,6 +31,7 @@ class SearchSettings:
     relation_weight: float = 10.0
     alias_weight: float = 3.0
     cue_boost: float = 10.0
+    cue_seed: float = 0.0
     dense_prior: float = 0.1
     prior_top: int = 10
     graph_weight: float = 1.0
@@ -43,8 +45,9 @@ class SearchSettings:
         """Refuse weights that would make the walk or the fusion meaningless."""
         if not 0.0 <= self.damping < 1.0:
             raise ValueError(f"damping must be in [0, 1), got {self.damping}")
-        if not 0.0 <= self.dense_prior <= 1.0:
-            raise ValueError(f"dense_prior must be in [0, 1], got {self.dense_prior}")
+        for name in ("dense_prior", "cue_seed"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if self.prior_top <= 0:
             raise ValueError(f"prior_top must be > 0, got {self.prior_top}")
         for name in ("title_weight", "mention_weight", "relation_weight", "alias_weight", "cue_boost"):

@@ -1,3 +1,5 @@
+import pytest
+
 from kgbuild.rdf.iris import IriMinter
 from kgbuild.records import (
     Document,
@@ -8,7 +10,7 @@ from kgbuild.records import (
     Span,
     TokenizedText,
 )
-from kgbuild.resolution import resolve_document, title_name
+from kgbuild.resolution import resolve_document, title_match, title_name
 
 
 def _parsed(text: str, title: str = "") -> ParsedDocument:
@@ -66,3 +68,35 @@ def test_an_ambiguous_short_form_joins_nobody():
     entities = tuple(PredictedEntity((span,), "PER", 0.9) for span in (Span(0, 2), Span(3, 5), Span(6, 7)))
     resolved = resolve_document(parsed, Extraction(parsed.text, entities, ()))
     assert [e.label for e in resolved.entities] == ["John Smith", "Mary Smith", "Smith"]
+
+
+@pytest.mark.parametrize(
+    ("surface", "title", "expected"),
+    [
+        ("Huc- Mazelet Luquiens", "Huc-Mazelet Luquiens", 1.0),
+        ("Mafalda of Savoy", "Princess Mafalda of Savoy", 0.9),
+        ("Baldwin V of Flanders", "Baldwin V, Count of Flanders", 0.9),
+        ("Bahrām Beyzāie", "Bahram Beyzai", 0.8),
+        ("Joseph Bradley Story", "Joe Story", 0.7),
+        ("John Smith", "John Smith (footballer)", 1.0),
+        ("Japan", "The Wonderful World of Captain Kuhio", 0.0),
+        ("Savoy", "Princess Mafalda of Savoy", 0.0),  # one word of a longer title says too little
+    ],
+)
+def test_title_match_scores_variants_of_a_passage_title(surface: str, title: str, expected: float) -> None:
+    assert title_match(surface, title) == expected
+
+
+def test_the_best_title_match_becomes_the_title_entity() -> None:
+    text = "Joseph Bradley Story was born in Seattle . Joseph Bradley Story played for Mary Story ."
+    parsed = _parsed(text, "Joe Story")
+    words = text.split()
+    joseph = PredictedEntity((Span(0, 3), Span(8, 11)), "PER", 0.9)
+    mary = PredictedEntity((Span(13, 15),), "PER", 0.9)
+    seattle = PredictedEntity((Span(6, 7),), "LOC", 0.9)
+    assert words[13:15] == ["Mary", "Story"]
+    resolved = resolve_document(parsed, Extraction(parsed.text, (mary, joseph, seattle), ()))
+    by_key = {e.key: e for e in resolved.entities}
+    assert by_key["Joe Story"].mentions == (Span(0, 3), Span(8, 11))
+    assert by_key["Joe Story"].label == "Joe Story"
+    assert "Mary Story" in by_key and "Seattle" in by_key

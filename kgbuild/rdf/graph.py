@@ -59,9 +59,9 @@ class GraphStats:
 
 
 # Entity IRIs are minted per identity group, not per class: the entity head may call a country a
-# location in one passage and an organisation in the next, and that is still one country. People,
-# times and quantities never merge with anything else.
-IDENTITY_GROUPS = {KG.Person: "person", KG.Time: "time", KG.Quantity: "quantity"}
+# location in one passage and an organisation in the next, and that is still one country. People
+# never merge with anything else; a time and a quantity of one spelling ("1000") are one value.
+IDENTITY_GROUPS = {KG.Person: "person", KG.Time: "value", KG.Quantity: "value"}
 
 
 def identity_group(entity_type: str) -> str:
