@@ -31,8 +31,8 @@ from kgbuild import (
     read_facts,
     title_name,
 )
-from kgbuild.resolution import TITLE_MATCH, title_match
 from kgbuild.corpus import CorpusProblem, Fields
+from kgbuild.resolution import TITLE_MATCH, title_match
 from kgsearch.encoder import Encoder
 from kgsearch.errors import SearchIndexError
 from kgsearch.graph import ALIAS, MENTION, RELATION, TITLE, Node, SearchGraph

@@ -21,3 +21,19 @@ def test_import_and_help_do_not_load_torch():
         "False",
         "False",
     ]
+
+
+def test_kgsearch_all_is_sorted_and_complete_and_import_stays_light():
+    import kgsearch
+
+    public = {
+        name for name in dir(kgsearch) if not name.startswith("_") and not inspect.ismodule(getattr(kgsearch, name))
+    } - {"annotations"}
+    assert kgsearch.__all__ == sorted(kgsearch.__all__)
+    assert public <= set(kgsearch.__all__)
+    code = (
+        "import sys, kgsearch, kgsearch.cli; print(any(m in sys.modules for m in ('torch', 'transformers', 'numpy')))"
+    )
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == (
+        "False"
+    )

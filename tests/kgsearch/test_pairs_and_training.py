@@ -49,7 +49,9 @@ def test_training_moves_queries_to_their_passages_and_saves_a_loadable_encoder(t
         TrainingPair(" ".join(row["tokens"][row["entities"][0][0] : row["entities"][0][1]]).lower(), f"s{i}")
         for i, row in enumerate(rows)
     ]
-    settings = RetrieverTrainSettings(epochs=60, batch_size=6, learning_rate=1e-3, warmup=0.0, hard_negatives=False, seed=1)
+    settings = RetrieverTrainSettings(
+        epochs=60, batch_size=6, learning_rate=1e-3, warmup=0.0, hard_negatives=False, seed=1
+    )
     out = tmp_path / "encoder"
     record = train_retriever(pairs, passages, out, tiny_bert, settings)
     history = record["training"]["history"]
@@ -67,7 +69,9 @@ def test_training_moves_queries_to_their_passages_and_saves_a_loadable_encoder(t
 
 def test_training_refuses_pairs_whose_passage_is_missing(tiny_bert: str, tmp_path: Path) -> None:
     with pytest.raises(TrainingError, match="not in the corpus"):
-        train_retriever([TrainingPair("q", "nowhere"), TrainingPair("r", "a")], {"a": "text"}, tmp_path / "e", tiny_bert)
+        train_retriever(
+            [TrainingPair("q", "nowhere"), TrainingPair("r", "a")], {"a": "text"}, tmp_path / "e", tiny_bert
+        )
     assert not (tmp_path / "e").exists()
 
 
