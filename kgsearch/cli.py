@@ -14,6 +14,8 @@ from typing import Annotated, Any
 
 import typer
 
+from kgbuild.cli import IdField, TextField, TitleField
+from kgbuild.corpus import Fields
 from kgbuild.errors import KgBuildError
 from kgbuild.settings import DEFAULT_BASE_MODEL
 from kgsearch.errors import KgSearchError
@@ -46,6 +48,9 @@ def index_command(
     ] = DEFAULT_BASE_MODEL,
     settings: Annotated[Path | None, typer.Option(help="JSON file of search settings to store.")] = None,
     threads: Annotated[int, typer.Option(help="Torch threads (0: torch's default).")] = 0,
+    id_field: IdField = "id",
+    text_field: TextField = "text",
+    title_field: TitleField = "title",
 ) -> None:
     """Build the search index beside the graph: passage and name vectors, BM25, the entity-passage graph."""
     from kgsearch.encoder import load_encoder
@@ -55,7 +60,8 @@ def index_command(
         _threads(threads)
         chosen = _settings(settings)
         encoder_ref = str(Path(encoder).resolve()) if Path(encoder).exists() else encoder
-        manifest = build_index(kg_dir, corpus, load_encoder(encoder), encoder_ref, chosen)
+        fields = Fields(id_field, text_field, title_field)
+        manifest = build_index(kg_dir, corpus, load_encoder(encoder), encoder_ref, chosen, fields)
     except (KgSearchError, KgBuildError, ValueError) as error:
         raise _fail(str(error)) from None
     typer.echo(
@@ -208,6 +214,9 @@ def train_command(
     max_length: Annotated[int, typer.Option(help="Word pieces of a passage.")] = 256,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 13,
     threads: Annotated[int, typer.Option(help="Torch threads (0: torch's default).")] = 0,
+    id_field: IdField = "id",
+    text_field: TextField = "text",
+    title_field: TitleField = "title",
 ) -> None:
     """Fine-tune the bi-encoder with the in-batch softmax loss and BM25 hard negatives."""
     from kgsearch.index import passage_text, read_passages
@@ -226,7 +235,7 @@ def train_command(
             seed=seed,
             threads=threads or None,
         )
-        documents, _ = read_passages(corpus)
+        documents, _ = read_passages(corpus, Fields(id_field, text_field, title_field))
         texts = {d.id: passage_text(Passage(d.id, d.title, d.text, "")) for d in documents}
         record = train_retriever(read_pairs(pairs), texts, out, base_model, settings)
     except (KgSearchError, KgBuildError, ValueError) as error:

@@ -86,11 +86,11 @@ class SearchGraph:
 
         data = weights[self._edge_of]
         out = np.bincount(self._source, weights=data, minlength=self.size)
-        data = data / np.where(out > 0, out, 1.0)[self._source]
+        data = (data / np.where(out > 0, out, 1.0)[self._source]).astype(np.float32)  # half the memory traffic
         return csr_matrix((data, self._source, self._indptr), shape=(self.size, self.size))
 
     def pagerank(
-        self, transition: Any, personalization: Any, damping: float, iterations: int = 50, tolerance: float = 1e-7
+        self, transition: Any, personalization: Any, damping: float, iterations: int = 50, tolerance: float = 1e-6
     ) -> Any:
         """Personalized PageRank by power iteration; a dead end's mass returns to the seeds."""
         import numpy as np
@@ -100,7 +100,7 @@ class SearchGraph:
         total = personalization.sum()
         if total <= 0:
             return np.zeros(self.size)
-        seeds = personalization / total
+        seeds = (personalization / total).astype(np.float32)
         rank = seeds.copy()
         for _ in range(iterations):
             spread = transition @ rank

@@ -110,6 +110,10 @@ def _content(word: str) -> bool:
     return word.casefold() not in STOPWORDS and any(c.isalnum() for c in word)
 
 
+def _wordlike(token: str) -> bool:
+    return token[0].isalnum()
+
+
 def link_exact(question: str, index: NameIndex) -> list[LinkedMention]:
     """Link the longest non-overlapping question n-grams that are names in the graph."""
     spans = tokens(question)
@@ -119,8 +123,8 @@ def link_exact(question: str, index: NameIndex) -> list[LinkedMention]:
         for last in range(first, min(first + MAX_NGRAM, len(spans))):
             start, end = spans[first][0], spans[last][1]
             words = [question[s:e] for s, e in spans[first : last + 1]]
-            if not any(_content(w) for w in words):
-                continue
+            if not any(_content(w) for w in words) or not (_wordlike(words[0]) and _wordlike(words[-1])):
+                continue  # a span starts and ends on a word, not on "?" or "'s"
             if not lowercase_question and not any(w[0].isupper() or w[0].isdigit() for w in words):
                 continue  # a lower-case common word ("film") is no name in a cased question
             names = index.by_name.get(normalize_label(question[start:end]))

@@ -139,3 +139,10 @@ def test_graph_exports_to_networkx(searcher: Searcher) -> None:
     relation_edges = [d for _, _, d in graph.edges(data=True) if d["kind"] == "relation"]
     assert len(relation_edges) == 6
     assert {d["predicate"].rsplit("/", 1)[-1] for d in relation_edges} == {"P57", "P161", "P25", "P551", "P26", "P131"}
+
+
+def test_linked_mentions_end_on_a_word(searcher: Searcher) -> None:
+    result = searcher.search("Who directed Polish Wedding?", k=1)
+    assert [m.text for m in result.mentions] == ["Polish Wedding"]
+    possessive = searcher.search("Who is Theresa Connelly's mother?", k=1)
+    assert {m.text for m in possessive.mentions} == {"Theresa Connelly"}
