@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from kgbuild import TripleFact
-from kgsearch.graph import ALIAS, EDGE_KINDS, RELATION, TITLE, SearchGraph
+from kgsearch.graph import EDGE_KINDS, MENTION, RELATION, SearchGraph
 from kgsearch.records import Hop, LinkedMention
 
 MAX_HOPS = 4
@@ -128,7 +128,7 @@ def _path(
                 )
             )
         else:
-            hop_kind = "mentioned_in" if kind != TITLE and kind != ALIAS else EDGE_KINDS[kind]
+            hop_kind = "mentioned_in" if kind == MENTION else EDGE_KINDS[kind]
             hops.append(Hop(hop_kind, a.iri, b.iri, a.label, b.label, probability))
         node = source
     return tuple(reversed(hops))

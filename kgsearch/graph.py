@@ -5,7 +5,9 @@ Nodes are passages (first) and entities. Edges are undirected and typed:
 - ``title``: a passage and the entity it is about (its title entity);
 - ``mention``: a passage and an entity it mentions;
 - ``relation``: two entities joined by an extracted triple, weighted by its confidence;
-- ``alias``: two entities whose names are near-synonyms, weighted by their similarity.
+- ``alias``: two entities whose names are near-synonyms, weighted by their similarity;
+- ``name``: an entity and a passage whose title names it, when the graph keeps them apart (a mention
+  "David Bradley" and the passage "David Bradley (director)", or one typed otherwise in another passage).
 
 networkx is the graph model (`SearchGraph.to_networkx`); the walk itself runs on a scipy CSR
 matrix, since a query re-weights edges (relation cues) and needs PageRank in milliseconds.
@@ -17,8 +19,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-EDGE_KINDS = ("title", "mention", "relation", "alias")
-TITLE, MENTION, RELATION, ALIAS = range(4)
+EDGE_KINDS = ("title", "mention", "relation", "alias", "name")
+TITLE, MENTION, RELATION, ALIAS, NAME = range(5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +67,7 @@ class SearchGraph:
         """Number of nodes."""
         return len(self.nodes)
 
-    def edge_weights(self, kind_weights: tuple[float, float, float, float], predicate_boost: dict[int, float]) -> Any:
+    def edge_weights(self, kind_weights: tuple[float, ...], predicate_boost: dict[int, float]) -> Any:
         """Weight of every edge for one query: its kind's weight times its own weight, cue-boosted."""
         import numpy as np
 

@@ -35,14 +35,14 @@ from kgbuild.corpus import CorpusProblem, Fields
 from kgbuild.resolution import TITLE_MATCH, title_match
 from kgsearch.encoder import Encoder
 from kgsearch.errors import SearchIndexError
-from kgsearch.graph import ALIAS, MENTION, RELATION, TITLE, Node, SearchGraph
+from kgsearch.graph import ALIAS, MENTION, NAME, RELATION, TITLE, Node, SearchGraph
 from kgsearch.records import Passage
 from kgsearch.settings import SearchSettings
 
 INDEX_DIR = "search"
 DEFAULT_FIELDS = Fields()
 DEFAULT_SETTINGS = SearchSettings()
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _WORD = re.compile(r"\w+")
 _UNALIASED = frozenset({"Time", "Quantity"})
 _BLOCK_LIMIT = 50  # a name word shared by more entities than this proposes no alias pairs
@@ -128,6 +128,7 @@ def build_index(
     name_vectors = encoder.encode(names, kind="query", batch_size=256)
     timings["name_vectors_s"] = time.monotonic() - tick
 
+    edges = _concat_edges(edges, _name_edges(passages, facts.entities, edges, len(passages)))
     alias_edges = _alias_edges(entity_nodes, facts.entities, len(passages), name_vectors, names, name_nodes, settings)
     edges = _concat_edges(edges, alias_edges)
 
@@ -187,7 +188,7 @@ def build_index(
     return manifest
 
 
-_KIND_CODES = {"title": TITLE, "mention": MENTION, "relation": RELATION, "alias": ALIAS}
+_KIND_CODES = {"title": TITLE, "mention": MENTION, "relation": RELATION, "alias": ALIAS, "name": NAME}
 
 
 def _passages(documents: list[Document], facts: GraphFacts) -> list[Passage]:
@@ -334,6 +335,32 @@ def _alias_edges(
             )
             if similarity >= settings.alias_threshold and not same_name:  # same name, other IRI: another kind of thing
                 rows.append((x, y, ALIAS, float(similarity), -1, -1))
+    return _edge_arrays(rows)
+
+
+def _name_edges(
+    passages: list[Passage], entities: tuple[EntityFact, ...], edges: dict[str, Any], offset: int
+) -> dict[str, Any]:
+    """Join each entity to the passages whose title names it (label or alias), unless a title edge does already.
+
+    An ambiguous name ("David Bradley" titles two passages) splits its weight between them.
+    """
+    by_name: dict[str, list[int]] = defaultdict(list)
+    for i, passage in enumerate(passages):
+        name = normalize_label(title_name(passage.title))
+        if name:
+            by_name[name].append(i)
+    titled = {
+        (int(a), int(b)) for a, b, kind in zip(edges["a"], edges["b"], edges["kind"], strict=True) if kind == TITLE
+    }
+    rows: list[tuple[int, int, int, float, int, int]] = []
+    for j, entity in enumerate(entities):
+        if _UNALIASED.intersection(entity.classes):
+            continue
+        named = {p for name in (entity.label, *entity.aliases) for p in by_name.get(normalize_label(name), [])}
+        for passage in sorted(named):
+            if (passage, offset + j) not in titled:
+                rows.append((passage, offset + j, NAME, 1.0 / len(named), -1, -1))
     return _edge_arrays(rows)
 
 

@@ -160,7 +160,13 @@ class Searcher:
             seeds, personalization = self._restart(mentions, dense, cued)
             boosts = dict.fromkeys(cued, settings.cue_boost)
             relation = settings.relation_weight if settings.use_relations else 0.0
-            kinds = (settings.title_weight, settings.mention_weight, relation, settings.alias_weight)
+            kinds = (
+                settings.title_weight,
+                settings.mention_weight,
+                relation,
+                settings.alias_weight,
+                settings.name_weight,
+            )
             transition = graph.transition(graph.edge_weights(kinds, boosts))
             rank = graph.pagerank(transition, personalization, settings.damping)
             graph_scores = rank[: graph.passages]

@@ -12,7 +12,7 @@ class SearchSettings:
 
     Attributes:
         damping: PageRank's probability of following an edge rather than jumping back to a seed.
-        title_weight, mention_weight, relation_weight, alias_weight: edge weights by kind (relation
+        title_weight, mention_weight, relation_weight, alias_weight, name_weight: edge weights by kind (relation
             edges are further multiplied by their triple's confidence, alias edges by the similarity).
         cue_boost: factor on relation edges whose property the question names ("mother" -> P25).
         cue_seed: share of the restart mass given to the entities one cued relation away from the seeds.
@@ -30,6 +30,7 @@ class SearchSettings:
     mention_weight: float = 1.0
     relation_weight: float = 10.0
     alias_weight: float = 3.0
+    name_weight: float = 10.0
     cue_boost: float = 10.0
     cue_seed: float = 0.0
     dense_prior: float = 0.1
@@ -50,7 +51,7 @@ class SearchSettings:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if self.prior_top <= 0:
             raise ValueError(f"prior_top must be > 0, got {self.prior_top}")
-        for name in ("title_weight", "mention_weight", "relation_weight", "alias_weight", "cue_boost"):
+        for name in ("title_weight", "mention_weight", "relation_weight", "alias_weight", "name_weight", "cue_boost"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         for name in ("graph_weight", "dense_weight", "lexical_weight"):
