@@ -358,9 +358,9 @@ def _name_edges(
         if _UNALIASED.intersection(entity.classes):
             continue
         named = {p for name in (entity.label, *entity.aliases) for p in by_name.get(normalize_label(name), [])}
-        for passage in sorted(named):
-            if (passage, offset + j) not in titled:
-                rows.append((passage, offset + j, NAME, 1.0 / len(named), -1, -1))
+        for row in sorted(named):
+            if (row, offset + j) not in titled:
+                rows.append((row, offset + j, NAME, 1.0 / len(named), -1, -1))
     return _edge_arrays(rows)
 
 
