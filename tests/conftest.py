@@ -39,7 +39,7 @@ def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> str:
         num_hidden_layers=2,
         num_attention_heads=4,
         intermediate_size=128,
-        max_position_embeddings=64,
+        max_position_embeddings=512,
     )
     BertModel(config).save_pretrained(directory)
     return str(directory)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,12 +36,20 @@ class _Chunk:
 
 
 class RelationExtractor:
-    """A loaded extractor model with its tokenizer; `extract` is the whole inference API."""
+    """A loaded extractor model with its tokenizer; `extract` is the whole inference API.
 
-    def __init__(self, model: JointExtractor, tokenizer: Any, fingerprint: str = ""):
+    A relation holds when its confidence (the sigmoid of its calibrated margin) reaches
+    `relation_floor`: 0.5 is the calibrated decision; a lower floor also returns the candidates the
+    model scored just below it, with their confidence, for a graph that weighs edges by it.
+    """
+
+    def __init__(self, model: JointExtractor, tokenizer: Any, fingerprint: str = "", relation_floor: float = 0.5):
+        if not 0.0 < relation_floor < 1.0:
+            raise ValueError(f"relation_floor must be in (0, 1), got {relation_floor}")
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.fingerprint = fingerprint
+        self.relation_floor = relation_floor
 
     @classmethod
     def load(cls, model_dir: str | Path) -> RelationExtractor:
@@ -171,7 +180,8 @@ class RelationExtractor:
         margin = logits[:, 1:] - logits[:, :1] - self.config.relation_threshold
         signatures = set(self.config.relation_signatures)
         relations = []
-        for pair_index, label_index in (margin > 0).nonzero().tolist():
+        floor = math.log(self.relation_floor / (1 - self.relation_floor))  # 0 at the calibrated 0.5
+        for pair_index, label_index in (margin > floor).nonzero().tolist():
             head, tail = pairs[pair_index].tolist()
             label = self.config.relation_types[label_index]
             if signatures and (label, entities[head].type, entities[tail].type) not in signatures:

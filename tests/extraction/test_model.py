@@ -135,3 +135,23 @@ def test_relations_outside_the_learned_type_signatures_are_not_predicted(tiny_co
     free.config = replace(tiny_config, relation_signatures=(("Work_For", "Peop", "Org"),))
     found = RelationExtractor(free, tokenizer).extract([text], gold_entities=gold)[0].relations
     assert [(r.head, r.tail, r.label) for r in found] == [(0, 1, "Work_For")]
+
+
+def test_a_lower_relation_floor_adds_candidates_below_the_decision_and_keeps_the_rest(tiny_model: str) -> None:
+    from kgbuild.extraction.datasets import read_examples
+    from kgbuild.extraction.extractor import RelationExtractor
+    from tests.conftest import DATA
+
+    extractor = RelationExtractor.load(tiny_model)
+    texts = [example.text for example in read_examples(DATA / "conll04_test_slice.json")[:20]]
+    decided = extractor.extract(texts)
+    extractor.relation_floor = 0.05
+    candidates = extractor.extract(texts)
+    for strict, loose in zip(decided, candidates, strict=True):
+        assert strict.entities == loose.entities
+        assert set(strict.relations) <= set(loose.relations)
+        assert all(r.confidence >= 0.5 for r in strict.relations)
+        assert all(r.confidence >= 0.05 for r in loose.relations)
+    assert sum(len(e.relations) for e in candidates) > sum(len(e.relations) for e in decided)
+    with pytest.raises(ValueError, match="relation_floor"):
+        RelationExtractor(extractor.model, extractor.tokenizer, relation_floor=1.0)
