@@ -71,6 +71,7 @@ def main() -> None:
         ("graph without relation edges", args.no_relations, {"use_relations": False, "dense_weight": 0.0}),
         ("graph with relation edges", args.graph, {"dense_weight": 0.0}),
         ("fused (graph + dense + BM25)", args.fused, {}),
+        ("fused, its relation edges removed", args.fused, {"use_relations": False}),
     ):
         settings = SearchSettings.from_json({**json.loads(Path(path).read_text()), **fixed})
         if name.startswith("graph"):

@@ -53,6 +53,7 @@ def main() -> None:
     parser.add_argument("--objective", choices=("recall", "ndcg"), default="recall")
     parser.add_argument("--start", help="JSON settings to start from")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--only", help="comma-separated settings to tune (default: all the profile allows)")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
 
@@ -78,7 +79,7 @@ def main() -> None:
     for round_ in range(args.rounds):
         changed = False
         for name, values in GRID.items():
-            if name in profile["skip"]:
+            if name in profile["skip"] or (args.only and name not in args.only.split(",")):
                 continue
             for value in values:
                 if getattr(settings, name) == value:

@@ -172,9 +172,11 @@ class Searcher:
             graph_scores = rank[: graph.passages]
         else:
             notes.append(NO_LINK_NOTE)
+        # Nothing linked: the walk has no seeds, so the dense score takes the walk's weight as well.
+        dense_weight = settings.dense_weight + (0.0 if mentions else settings.graph_weight)
         fused = (
             settings.graph_weight * _max_normalised(graph_scores)
-            + settings.dense_weight * _range_normalised(dense)
+            + dense_weight * _range_normalised(dense)
             + settings.lexical_weight * _max_normalised(lexical)
         )
         if allowed is not None:

@@ -1,4 +1,9 @@
-"""The knobs of search, with defaults chosen on the first 200 2Wiki questions (`bench/tune_search.py`)."""
+"""The knobs of search, with defaults chosen on the first 200 2Wiki questions (`bench/tune_search.py`).
+
+On 2Wiki, whose questions name their entities, the walk alone ranked best on that split (dense and BM25
+weights of 0); for a corpus whose questions do not (SciFact claims), use weights tuned on its own
+questions: `kgsearch index --settings bench/settings/scifact-fused.json`.
+"""
 
 from __future__ import annotations
 
@@ -26,17 +31,17 @@ class SearchSettings:
     """
 
     damping: float = 0.9
-    title_weight: float = 30.0
-    mention_weight: float = 1.0
-    relation_weight: float = 10.0
-    alias_weight: float = 3.0
-    name_weight: float = 10.0
+    title_weight: float = 100.0
+    mention_weight: float = 3.0
+    relation_weight: float = 1.0
+    alias_weight: float = 0.3
+    name_weight: float = 3.0
     cue_boost: float = 10.0
     cue_seed: float = 0.0
-    dense_prior: float = 0.1
+    dense_prior: float = 0.0
     prior_top: int = 10
     graph_weight: float = 1.0
-    dense_weight: float = 0.2
+    dense_weight: float = 0.0
     lexical_weight: float = 0.0
     link_threshold: float = 0.85
     alias_threshold: float = 0.9
