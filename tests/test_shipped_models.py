@@ -30,7 +30,7 @@ def test_shipped_conll04_model_scores_on_a_committed_test_slice(conll04):
 
 
 def test_shipped_models_fit_the_size_budget():
-    for name in ("conll04", "wikidata"):
+    for name in ("conll04", "wikidata", "retriever-scifact"):
         size = sum(p.stat().st_size for p in (MODELS_DIR / name).iterdir())
         assert size <= 30 * 1024 * 1024, f"{name}: {size / 2**20:.1f} MiB"
 
@@ -50,3 +50,14 @@ def test_wikidata_model_reads_a_wikipedia_passage_end_to_end():
     names = {result.parsed.surface(e.mentions[0]) for e in result.extraction.entities}
     assert {"Teutberga", "Lothair II"} <= names
     assert all(0.0 <= r.confidence <= 1.0 for r in found_relations(result))
+
+
+def test_shipped_retriever_loads_offline_and_ranks_a_claim_first():
+    from kgsearch.encoder import load_encoder
+
+    encoder = load_encoder(MODELS_DIR / "retriever-scifact")
+    passages = encoder.encode(
+        ["Vitamin D supplementation reduces fracture risk in elderly women.", "The Eiffel Tower is in Paris."]
+    )
+    query = encoder.encode(["vitamin D lowers fractures"], kind="query")
+    assert (query @ passages.T).argmax() == 0
