@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,13 @@ class Searcher:
         searcher = copy.copy(self)
         searcher.settings = replace(self.settings, **changes)
         return searcher
+
+    @cached_property
+    def _store(self) -> Any:
+        """The graph's read-only store, opened on the first --where query (the index checked staleness at load)."""
+        from kgbuild import KnowledgeGraphDir
+
+        return KnowledgeGraphDir(self.index.path.parent).store()
 
     @property
     def nlp(self) -> Any:
@@ -250,7 +258,6 @@ class Searcher:
         """
         import numpy as np
 
-        from kgbuild import KnowledgeGraphDir
         from kgbuild.rdf.store import check_read_only
 
         if "?passage" not in where:
@@ -260,9 +267,8 @@ class Searcher:
             check_read_only(query)
         except ValueError as error:
             raise QueryError(f"--where pattern {where!r}: {error}") from None
-        store = KnowledgeGraphDir(self.index.path.parent).store()
         try:
-            rows = store.query(query, use_default_graph_as_union=True)
+            rows = self._store.query(query, use_default_graph_as_union=True)
             matched = {row["passage"].value for row in rows if row["passage"] is not None}
         except (SyntaxError, ValueError, OSError) as error:
             raise QueryError(f"--where pattern {where!r}: {error}") from None
