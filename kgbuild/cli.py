@@ -25,7 +25,7 @@ app = typer.Typer(help="Turn a text corpus into an RDF knowledge graph.", no_arg
 # Options shared by train and calibrate.
 DevFile = Annotated[Path | None, typer.Option("--dev", help="Dev file for early stopping and calibration.")]
 Holdout = Annotated[int, typer.Option(help="Without --dev: hold out the last N training examples as dev.")]
-Metric = Annotated[str, typer.Option(help="Dev metric: auto, end_to_end or gold_entities.")]
+Metric = Annotated[str, typer.Option(help="Dev metric: auto, end_to_end, gold_entities or mean (of the two).")]
 # Field names of JSONL/CSV corpus rows, shared with kgsearch's commands.
 IdField = Annotated[str, typer.Option(help="Field of a JSONL/CSV row holding the document id.")]
 TextField = Annotated[str, typer.Option(help="Field holding the text.")]

@@ -3,16 +3,21 @@
 - A short form joins its long form: a later "Schneider" joins "Willi Schneider" (a person's
   surname or given name), "NATO" joins a matching acronym, when their types agree.
 - A passage's title entity is recognised in its own text: a mention matching the title (without
-  its parenthetical disambiguator) takes the title as its key, so "John Smith (footballer)" and
-  "John Smith (politician)" stay two nodes while both are labelled "John Smith".
+  its parenthetical disambiguator) takes the whole title as its key and label, and the name as an
+  alias, so "John Smith (footballer)" and "John Smith (politician)" stay two nodes with two labels.
 - Across documents, entities meet through their IRIs, which are minted from the resolved key and
-  the ontology class (`kgbuild.rdf.iris`): same normalised name and same type, same node.
+  the identity group (`kgbuild.rdf.iris`): same normalised name and same group, same node.
+- Across the corpus (`corpus_merges`, applied when the store is built): a name the extractor typed
+  differently in different documents is one node when the documents agree on its group by a clear
+  margin, and a plain mention of a name joins the corpus's one title entity of that name and class.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from kgbuild.records import Extraction, ParsedDocument, PredictedEntity, PredictedRelation, Span
@@ -62,7 +67,7 @@ def _short_form_of(short: str, long: str, entity_type: str) -> bool:
 
 
 # Part of every document's content hash: a change to resolution rebuilds the documents it touches.
-RESOLUTION_VERSION = 2
+RESOLUTION_VERSION = 3
 _UNTITLED_TYPES = ("TIME", "NUM")
 TITLE_MATCH = 0.7  # least `title_match` score for a mention to be the passage's title entity
 
@@ -154,9 +159,10 @@ def resolve_document(parsed: ParsedDocument, extraction: Extraction) -> Resolved
         forms = sorted({parsed.surface(m) for m in mentions}, key=lambda s: (-len(s), s))
         label = surfaces[root]
         key = label
-        if root == titled:
-            label, key = title_name(title), title
-        aliases = tuple(form for form in forms if form != label)
+        if root == titled:  # labelled by its whole title, as DBpedia does: two "John Smith"s stay apart
+            label = key = title
+            forms = [title_name(title), *forms]
+        aliases = tuple(dict.fromkeys(form for form in forms if form != label))
         confidence = max(entities[i].confidence for i in members)
         resolved.append(ResolvedEntity(key, label, entities[root].type, mentions, aliases, confidence))
     relations: dict[tuple[int, int, str], PredictedRelation] = {}
@@ -168,3 +174,75 @@ def resolve_document(parsed: ParsedDocument, extraction: Extraction) -> Resolved
         if kept is None or relation.confidence > kept.confidence:
             relations[head, tail, relation.label] = PredictedRelation(head, tail, relation.label, relation.confidence)
     return ResolvedDocument(parsed, tuple(resolved), tuple(relations.values()))
+
+
+# A name's documents must favour one identity group by this factor for its other groups to join it:
+# "Elvis Presley" read as a person in 7 documents and as a work in 1 is one person; "Hamilton", a
+# person in 2 and a place in 2, stays a person and a place.
+GROUP_MARGIN = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRecord:
+    """What corpus-level resolution knows of an entity node of the store."""
+
+    iri: str
+    name: str  # normalised label; for a title entity, its title without the disambiguator
+    group: str  # identity group: person, value or thing
+    classes: frozenset[str]
+    documents: int  # how many documents mention it
+    titled: bool  # some document is about it
+
+
+def corpus_merges(nodes: Iterable[NodeRecord]) -> dict[str, str]:
+    """Map entity IRIs to the IRI of the node each is the same thing as; deterministic.
+
+    Per name: when one identity group holds `GROUP_MARGIN` times the documents of each other group,
+    the other groups' plain nodes join it (the extractor mistyped them). A plain node then joins the
+    title entity of its name when the corpus has exactly one that shares one of its classes. Title
+    entities never join anything: each is what its own passage is about.
+    """
+    by_name: dict[str, list[NodeRecord]] = defaultdict(list)
+    for node in nodes:
+        by_name[node.name].append(node)
+    merges: dict[str, str] = {}
+
+    def root(iri: str) -> str:
+        while iri in merges:
+            iri = merges[iri]
+        return iri
+
+    for name in sorted(by_name):  # a node with several names takes the first merge it is offered
+        if len(by_name[name]) > 1:
+            for old, new in sorted(_merge_name(sorted(by_name[name], key=lambda n: n.iri)).items()):
+                if old not in merges and root(new) != old:
+                    merges[old] = new
+    return {old: root(old) for old in merges}
+
+
+def _merge_name(nodes: list[NodeRecord]) -> dict[str, str]:
+    votes: Counter[str] = Counter()
+    for node in nodes:
+        votes[node.group] += node.documents
+    ranked = sorted(votes.items(), key=lambda item: (-item[1], item[0]))
+    winner = ranked[0][0] if len(ranked) == 1 or ranked[0][1] >= GROUP_MARGIN * ranked[1][1] else None
+    titles = [node for node in nodes if node.titled]
+    plain = [node for node in nodes if not node.titled]
+    target: dict[str, str] = {}
+    for node in plain:
+        if winner is not None and node.group != winner:
+            home = next((n for n in plain if n.group == winner), None)
+            candidates = [n for n in titles if n.group == winner]
+            if home is None and len(candidates) == 1:
+                home = candidates[0]
+            if home is not None:
+                target[node.iri] = home.iri
+    for node in plain:
+        classes = set(node.classes)
+        for merged in plain:
+            if target.get(merged.iri) == node.iri:
+                classes |= merged.classes
+        matches = [n for n in titles if n.group == node.group and n.classes & classes]
+        if node.iri not in target and len(matches) == 1:
+            target[node.iri] = matches[0].iri
+    return target

@@ -10,7 +10,7 @@ from kgbuild.records import (
     Span,
     TokenizedText,
 )
-from kgbuild.resolution import resolve_document, title_match, title_name
+from kgbuild.resolution import NodeRecord, corpus_merges, resolve_document, title_match, title_name
 
 
 def _parsed(text: str, title: str = "") -> ParsedDocument:
@@ -49,14 +49,14 @@ def test_acronyms_join_organisations():
     assert len(resolved.entities) == 1 and resolved.entities[0].aliases == ("NATO",)
 
 
-def test_title_entity_keeps_its_disambiguator_so_namesakes_stay_apart():
+def test_title_entity_keeps_its_disambiguator_in_iri_and_label_so_namesakes_stay_apart():
     minter = IriMinter()
     keys = []
     for title in ("John Smith (footballer)", "John Smith (politician)"):
         parsed = _parsed("John Smith was born in Leeds .", title)
         entities = (PredictedEntity((Span(0, 2),), "PER", 0.9), PredictedEntity((Span(5, 6),), "LOC", 0.9))
         [person, place] = resolve_document(parsed, Extraction(parsed.text, entities, ())).entities
-        assert person.label == "John Smith" and person.key == title
+        assert person.label == person.key == title and person.aliases == ("John Smith",)
         keys.append((minter.entity(person.key, "PER"), minter.entity(place.key, "LOC")))
     assert keys[0][0] != keys[1][0]  # two people
     assert keys[0][1] == keys[1][1]  # one Leeds
@@ -100,3 +100,35 @@ def test_the_best_title_match_becomes_the_title_entity() -> None:
     assert by_key["Joe Story"].mentions == (Span(0, 3), Span(8, 11))
     assert by_key["Joe Story"].label == "Joe Story"
     assert "Mary Story" in by_key and "Seattle" in by_key
+
+
+def _node(iri: str, name: str, kind: str, documents: int = 1, titled: bool = False) -> NodeRecord:
+    group = {"Person": "person", "Time": "value"}.get(kind, "thing")
+    return NodeRecord(iri, name, group, frozenset({kind}), documents, titled)
+
+
+def test_corpus_merges_a_mistyped_name_into_the_group_its_documents_agree_on():
+    nodes = [_node("elvis-p", "elvis presley", "Person", 7), _node("elvis-w", "elvis presley", "Miscellaneous", 1)]
+    assert corpus_merges(nodes) == {"elvis-w": "elvis-p"}
+    # no clear majority: a person and a place named Hamilton stay two nodes
+    assert corpus_merges([_node("h-p", "hamilton", "Person", 2), _node("h-l", "hamilton", "Location", 2)]) == {}
+
+
+def test_corpus_merges_a_plain_mention_into_the_one_title_entity_of_its_name_and_class():
+    footballer = _node("js-f", "john smith", "Person", titled=True)
+    plain = _node("js", "john smith", "Person", 3)
+    assert corpus_merges([footballer, plain]) == {"js": "js-f"}
+    politician = _node("js-p", "john smith", "Person", titled=True)
+    assert corpus_merges([footballer, politician, plain]) == {}  # which John Smith? neither
+    film = _node("paris-film", "paris", "Miscellaneous", titled=True)
+    assert corpus_merges([film, _node("paris", "paris", "Location", 9)]) == {}  # the city is not the film
+    # a mistyped plain node follows its name's majority all the way to the title entity
+    chained = corpus_merges([footballer, plain, _node("js-l", "john smith", "Location")])
+    assert chained == {"js": "js-f", "js-l": "js-f"}
+
+
+def test_corpus_merges_never_make_a_cycle_through_a_node_with_two_names():
+    a = [_node("a", "x", "Person", 3), _node("a", "y", "Person", 1)]
+    b = [_node("b", "x", "Location", 1), _node("b", "y", "Location", 3)]
+    merges = corpus_merges([*a, *b])
+    assert merges == {"b": "a"}  # "x" decides first; "y" would send a to b, which already joined a

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import Tensor
 
-from kgbuild.extraction.calibrate import calibrate
+from kgbuild.extraction.calibrate import METRICS, calibrate, dev_figure
 from kgbuild.extraction.datasets import label_sets
 from kgbuild.extraction.evaluate import evaluate
 from kgbuild.extraction.extractor import RelationExtractor
@@ -54,19 +54,13 @@ class TrainSettings:
         for name in ("epochs", "batch_size", "patience"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        if self.metric not in ("auto", "end_to_end", "gold_entities"):
-            raise ValueError(f"metric must be auto, end_to_end or gold_entities, got {self.metric!r}")
+        if self.metric not in METRICS:
+            raise ValueError(f"metric must be one of {', '.join(METRICS)}, got {self.metric!r}")
 
 
 def is_document_level(examples: Sequence[Example]) -> bool:
     """Whether the data has multi-sentence texts or entities mentioned more than once."""
     return any(len(x.text.sentence_starts) > 1 or any(len(e.mentions) > 1 for e in x.entities) for x in examples)
-
-
-def dev_score(report: dict[str, Any], metric: str) -> float:
-    """Pick the early-stopping figure out of an evaluation report."""
-    key = "relations_gold_entities" if metric == "gold_entities" else "relations_end_to_end"
-    return float(report[key]["micro"]["f1"])
 
 
 def train(
@@ -140,13 +134,14 @@ def train(
             bar.update(1)
             bar.set_postfix(epoch=epoch, loss=f"{losses[-1]:.3f}", dev_f1=f"{best[0]:.1f}" if best else "-")
         model.eval()
-        report = evaluate(RelationExtractor(model, tokenizer), dev_examples, gold=metric == "gold_entities")
-        figure = dev_score(report, metric)
+        report = evaluate(RelationExtractor(model, tokenizer), dev_examples, gold=metric != "end_to_end")
+        figure = dev_figure(report, metric)
         record = {
             "epoch": epoch,
             "loss": round(sum(losses) / len(losses), 4),
             "dev_f1": figure,
             "dev_entity_f1": report["entities"]["micro"]["f1"],
+            **({"dev_gold_f1": report["relations_gold_entities"]["micro"]["f1"]} if metric != "end_to_end" else {}),
             "seconds": round(time.monotonic() - started, 1),
         }
         history.append(record)

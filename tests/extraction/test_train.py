@@ -51,3 +51,17 @@ def test_between_context_pair_features_train_and_reload(tiny_config, tiny_exampl
     assert metrics["config"]["pair_features"] == "attention+between"
     report = evaluate(RelationExtractor.load(tmp_path / "m"), tiny_examples)
     assert set(report) >= {"relations_gold_entities", "relations_end_to_end"}
+
+
+def test_mean_metric_selects_on_both_relation_figures(tiny_config, tiny_examples, tmp_path):
+    from dataclasses import replace
+
+    from kgbuild.extraction.calibrate import dev_figure
+
+    metrics = train(
+        tiny_examples, tiny_examples, tmp_path / "m", tiny_config, replace(OVERFIT, epochs=2, metric="mean")
+    )
+    assert metrics["metric"] == "mean"
+    assert all("dev_gold_f1" in record for record in metrics["history"])
+    report = {"relations_end_to_end": {"micro": {"f1": 60.0}}, "relations_gold_entities": {"micro": {"f1": 80.0}}}
+    assert [dev_figure(report, m) for m in ("end_to_end", "gold_entities", "mean")] == [60.0, 80.0, 70.0]

@@ -1,0 +1,73 @@
+"""Corpus-level entity resolution inside the store: one real thing, one node, across documents.
+
+Document files keep the IRIs their own extraction minted; the store, built from them, rewrites
+each merged IRI to its canonical node (`kgbuild.resolution.corpus_merges`) in every named graph.
+The merged node's label in a document becomes an alias there, and the graph
+``{base}graph/resolution`` records ``merged owl:sameAs canonical`` so old IRIs stay resolvable.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from rdflib import URIRef
+
+from kgbuild.rdf.graph import IDENTITY_GROUPS
+from kgbuild.rdf.iris import normalize_label
+from kgbuild.resolution import NodeRecord, corpus_merges, title_name
+
+_PREFIXES = (
+    "PREFIX kg: <https://w3id.org/kgbuild/ontology#>\n"
+    "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
+    "PREFIX owl: <http://www.w3.org/2002/07/owl#>\n"
+    "PREFIX schema: <https://schema.org/>\n"
+)
+_CHUNK = 500  # merges per update request
+
+
+def node_records(store: Any) -> list[NodeRecord]:
+    """Read every entity node's names, classes, documents and whether a document is about it."""
+    labels: dict[str, set[str]] = defaultdict(set)
+    classes: dict[str, set[str]] = defaultdict(set)
+    documents: dict[str, set[str]] = defaultdict(set)
+    query = "SELECT ?e ?label ?c ?d WHERE { GRAPH ?d { ?e kg:mentionedIn ?d ; a ?c ; rdfs:label ?label } }"
+    rows = store.query(_PREFIXES + query)
+    for row in rows:
+        iri = row["e"].value
+        labels[iri].add(row["label"].value)
+        classes[iri].add(row["c"].value)
+        documents[iri].add(row["d"].value)
+    about = "SELECT DISTINCT ?e WHERE { GRAPH ?g { ?d schema:about ?e } }"
+    titled = {row["e"].value for row in store.query(_PREFIXES + about)}
+    records = []
+    for iri in sorted(labels):
+        group = min(IDENTITY_GROUPS.get(URIRef(c), "thing") for c in classes[iri])  # one group per IRI
+        names = {normalize_label(title_name(label) if iri in titled else label) for label in labels[iri]}
+        for name in sorted(names):
+            records.append(NodeRecord(iri, name, group, frozenset(classes[iri]), len(documents[iri]), iri in titled))
+    return records
+
+
+def resolve_store(store: Any) -> int:
+    """Merge the store's duplicate entity nodes in place; return how many nodes were merged away."""
+    merges = corpus_merges(node_records(store))
+    pairs = sorted(merges.items())
+    for first in range(0, len(pairs), _CHUNK):
+        values = " ".join(f"(<{old}> <{new}>)" for old, new in pairs[first : first + _CHUNK])
+        store.update(
+            _PREFIXES
+            + "DELETE { GRAPH ?g { ?old ?p ?o } } INSERT { GRAPH ?g { ?new ?q ?o } } WHERE { VALUES (?old ?new) { "
+            + values
+            + " } GRAPH ?g { ?old ?p ?o } BIND(IF(?p = rdfs:label, kg:alias, ?p) AS ?q) }"
+        )
+        store.update(
+            _PREFIXES
+            + "DELETE { GRAPH ?g { ?s ?p ?old } } INSERT { GRAPH ?g { ?s ?p ?new } } WHERE { VALUES (?old ?new) { "
+            + values
+            + " } GRAPH ?g { ?s ?p ?old } }"
+        )
+        links = " ".join(f"<{old}> owl:sameAs <{new}> ." for old, new in pairs[first : first + _CHUNK])
+        graph = pairs[first][0].rsplit("entity/", 1)[0] + "graph/resolution"
+        store.update(_PREFIXES + f"INSERT DATA {{ GRAPH <{graph}> {{ {links} }} }}")
+    return len(pairs)

@@ -1,0 +1,77 @@
+"""Corpus-level resolution when the store is built: merged IRIs are rewritten, sameAs links kept."""
+
+from rdflib import OWL, RDFS, URIRef
+
+from kgbuild.rdf.graph import ModelInfo, document_nquads, graph_summary, identity_group
+from kgbuild.rdf.iris import IriMinter
+from kgbuild.rdf.namespaces import KG
+from kgbuild.rdf.store import KnowledgeGraphDir
+from kgbuild.records import (
+    Document,
+    Extraction,
+    ParsedDocument,
+    PredictedEntity,
+    PredictedRelation,
+    Span,
+    TokenizedText,
+)
+from kgbuild.resolution import resolve_document
+
+MINTER = IriMinter()
+MODEL = ModelInfo("test", "1")
+
+
+def _write(kg: KnowledgeGraphDir, doc_id: str, text: str, title: str, entities, relations=()) -> None:
+    tokens, starts, position = [], [], 0
+    for token in text.split():
+        position = text.index(token, position)
+        tokens.append(token)
+        starts.append(position)
+        position += len(token)
+    ends = tuple(s + len(t) for s, t in zip(starts, tokens, strict=True))
+    parsed = ParsedDocument(Document(doc_id, text, title), TokenizedText(tuple(tokens)), tuple(starts), ends)
+    resolved = resolve_document(parsed, Extraction(parsed.text, tuple(entities), tuple(relations)))
+    nquads, _ = document_nquads(resolved, MINTER, MODEL, 0.0)
+    kg.write_document(doc_id, doc_id, nquads)
+
+
+def _person(start: int, end: int) -> PredictedEntity:
+    return PredictedEntity((Span(start, end),), "PER", 0.9)
+
+
+def test_store_merges_a_mistyped_name_and_a_plain_mention_into_the_title_entity(tmp_path):
+    kg = KnowledgeGraphDir(tmp_path / "kg", create=True)
+    _write(kg, "a", "Ann Lee ( born 1950 ) sang .", "Ann Lee (singer)", [_person(0, 2)])
+    _write(kg, "b", "Ann Lee met Bo Ek in Rome .", "Bo Ek", [_person(0, 2), _person(3, 5)])
+    _write(kg, "c", "Ann Lee and Bo Ek sang .", "", [_person(0, 2), _person(3, 5)])
+    # the extractor reads "Bo Ek" as a work once: two documents against one say person
+    works = [_person(0, 2), PredictedEntity((Span(3, 5),), "MISC", 0.6)]
+    _write(kg, "d", "Ann Lee wrote Bo Ek .", "", works, [PredictedRelation(0, 1, "P50", 0.9)])
+    dataset = kg.dataset()
+    dataset.default_union = True  # read across the named graphs
+    singer = URIRef(MINTER.entity("Ann Lee (singer)", identity_group("PER")))
+    plain = URIRef(MINTER.entity("Ann Lee", identity_group("PER")))
+    work = URIRef(MINTER.entity("Bo Ek", identity_group("MISC")))
+    person = URIRef(MINTER.entity("Bo Ek", identity_group("PER")))
+    assert (plain, OWL.sameAs, singer) in dataset.triples((None, OWL.sameAs, None))
+    assert (work, OWL.sameAs, person) in dataset.triples((None, OWL.sameAs, None))
+    outside = {s for s, _, _, g in dataset.quads((None, None, None, None)) if "resolution" not in str(g)}
+    assert plain not in outside and work not in outside  # only the sameAs links name the merged IRIs
+    assert {str(label) for label in dataset.objects(singer, RDFS.label)} == {"Ann Lee (singer)"}
+    assert {str(a) for a in dataset.objects(singer, KG.alias)} == {"Ann Lee"}
+    assert len(set(dataset.subjects(KG.mentionedIn, None))) == 2  # Ann Lee (singer) and Bo Ek
+    assert graph_summary(dataset)["duplicate_entity_rate"] == 0.0
+
+
+def test_removing_the_title_passage_undoes_the_merge(tmp_path):
+    kg = KnowledgeGraphDir(tmp_path / "kg", create=True)
+    _write(kg, "a", "Ann Lee sang .", "Ann Lee (singer)", [_person(0, 2)])
+    _write(kg, "b", "Ann Lee left .", "", [_person(0, 2)])
+    dataset = kg.dataset()
+    dataset.default_union = True
+    assert len(list(dataset.triples((None, OWL.sameAs, None)))) == 1
+    kg.remove_document("a")
+    dataset = kg.dataset()
+    dataset.default_union = True
+    assert list(dataset.triples((None, OWL.sameAs, None))) == []
+    assert set(dataset.subjects(KG.mentionedIn, None)) == {URIRef(MINTER.entity("Ann Lee", "person"))}
