@@ -59,6 +59,7 @@ class Searcher:
         self.names = NameIndex([node.iri for node in graph.nodes], names, frequency, graph.passages)
         self._predicate_of_label = {local_name(p): i for i, p in enumerate(graph.predicates)}
         self._passage_of_iri = {p.iri: i for i, p in enumerate(index.passages)}
+        self._transitions: dict[Any, Any] = {}
 
     @classmethod
     def open(
@@ -72,6 +73,7 @@ class Searcher:
         """Return a searcher over the same index and models with some settings changed."""
         searcher = copy.copy(self)
         searcher.settings = replace(self.settings, **changes)
+        searcher._transitions = {}
         return searcher
 
     @cached_property
@@ -92,18 +94,32 @@ class Searcher:
 
     def link(self, question: str) -> list[LinkedMention]:
         """Link the question's spans to graph nodes: exact names first, then spaCy entities by embedding."""
+        spans = self._entity_spans(question)
+        return self._link(question, spans, self._encode_texts([question[s:e] for s, e in spans]))
+
+    def _entity_spans(self, question: str) -> list[tuple[int, int]]:
+        """SpaCy's named entities of the question (numbers and dates left out); none when switched off."""
+        if self._nlp is False:  # linking by embedding switched off (tests, ablations)
+            return []
+        with self.nlp.select_pipes(enable=[p for p in ("tok2vec", "ner") if p in self.nlp.pipe_names]):
+            doc = self.nlp(question)
+        return [(e.start_char, e.end_char) for e in doc.ents if e.label_ not in _NUMERIC_ENTITIES]
+
+    def _encode_texts(self, texts: list[str]) -> dict[str, Any]:
+        """Query vectors of distinct texts, in one encoder call."""
+        distinct = list(dict.fromkeys(texts))
+        return dict(zip(distinct, self.encoder.encode(distinct, kind="query"), strict=True)) if distinct else {}
+
+    def _link(self, question: str, spans: list[tuple[int, int]], vectors: dict[str, Any]) -> list[LinkedMention]:
         import numpy as np
 
         mentions = link_exact(question, self.names)
-        if self._nlp is False:  # linking by embedding switched off (tests, ablations)
+        if not spans:
             return mentions
-        with self.nlp.select_pipes(enable=[p for p in ("tok2vec", "ner") if p in self.nlp.pipe_names]):
-            doc = self.nlp(question)
-        spans = [(e.start_char, e.end_char) for e in doc.ents if e.label_ not in _NUMERIC_ENTITIES]
-        vectors = self.index.name_vectors
+        names = self.index.name_vectors
 
         def nearest(texts: list[str]) -> list[tuple[int, str, float]]:
-            similarity = vectors @ self.encoder.encode(texts, kind="query").T
+            similarity = names @ np.stack([vectors[text] for text in texts]).T
             best = np.argmax(similarity, axis=0)
             return [
                 (int(self.index.name_nodes[row]), self.index.names[row], float(similarity[row, column]))
@@ -143,10 +159,12 @@ class Searcher:
             raise QueryError("the question is empty")
         if len(question) > MAX_QUESTION_CHARS:
             raise QueryError(f"the question has {len(question)} characters; at most {MAX_QUESTION_CHARS} are searched")
-        query_vector = self.encoder.encode([question], kind="query")[0]
-        dense = self.index.passage_vectors @ query_vector
+        spans = self._entity_spans(question)
+        vectors = self._encode_texts([question, *(question[s:e] for s, e in spans)])  # one encoder call
+        dense = self.index.passage_vectors @ vectors[question]
         lexical = np.asarray(self.index.bm25.get_scores(words(question)), dtype=np.float64)
-        return ReadQuestion(question, tuple(self.link(question)), relation_cues(question), dense, lexical)
+        mentions = self._link(question, spans, vectors)
+        return ReadQuestion(question, tuple(mentions), relation_cues(question), dense, lexical)
 
     def rank(self, read: ReadQuestion, k: int = 10, allowed: Any = None, explain: bool = True) -> SearchResult:
         """Walk the graph from a read question, fuse the scores and return the top `k` hits.
@@ -175,8 +193,8 @@ class Searcher:
                 settings.alias_weight,
                 settings.name_weight,
             )
-            transition = graph.transition(graph.edge_weights(kinds, boosts))
-            rank = graph.pagerank(transition, personalization, settings.damping)
+            transition = self._transition(kinds, tuple(sorted(boosts.items())))
+            rank = graph.pagerank(transition, personalization, settings.damping, settings.walk_iterations)
             graph_scores = rank[: graph.passages]
         else:
             notes.append(NO_LINK_NOTE)
@@ -211,6 +229,16 @@ class Searcher:
             for rank, i in enumerate(order, start=1)
         )
         return SearchResult(read.question, hits, read.mentions, read.cues, tuple(notes))
+
+    def _transition(self, kinds: tuple[float, ...], boosts: tuple[tuple[int, float], ...]) -> Any:
+        """Return the walk's transition matrix for these edge weights; the last few are kept (cues repeat)."""
+        key = (kinds, boosts)
+        if key not in self._transitions:
+            graph = self.index.graph
+            if len(self._transitions) >= _TRANSITIONS_KEPT:
+                self._transitions.pop(next(iter(self._transitions)))
+            self._transitions[key] = graph.transition(graph.edge_weights(kinds, dict(boosts)))
+        return self._transitions[key]
 
     def _restart(
         self, mentions: list[LinkedMention], dense: Any, cued: frozenset[int]
@@ -279,6 +307,7 @@ class Searcher:
         return mask
 
 
+_TRANSITIONS_KEPT = 16
 _NUMERIC_ENTITIES = ("DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL")
 _WHERE_PREFIXES = (
     "PREFIX kg: <https://w3id.org/kgbuild/ontology#> PREFIX wdt: <http://www.wikidata.org/prop/direct/> "

@@ -27,6 +27,7 @@ class SearchSettings:
         link_threshold: least cosine for linking a question span to a name by embedding.
         alias_threshold: least cosine between two entity names for an alias edge (index time).
         use_relations: keep relation edges (False: the entities-and-passages ablation).
+        walk_iterations: most power iterations of the walk (each costs one pass over the edges).
 
     """
 
@@ -46,6 +47,7 @@ class SearchSettings:
     link_threshold: float = 0.85
     alias_threshold: float = 0.9
     use_relations: bool = True
+    walk_iterations: int = 20  # on 2Wiki dev, R@2 and R@5 are the same at 20, 50 and 100
 
     def __post_init__(self) -> None:
         """Refuse weights that would make the walk or the fusion meaningless."""
@@ -54,8 +56,9 @@ class SearchSettings:
         for name in ("dense_prior", "cue_seed"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
-        if self.prior_top <= 0:
-            raise ValueError(f"prior_top must be > 0, got {self.prior_top}")
+        for name in ("prior_top", "walk_iterations"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
         for name in ("title_weight", "mention_weight", "relation_weight", "alias_weight", "name_weight", "cue_boost"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
