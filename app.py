@@ -22,7 +22,7 @@ st.set_page_config(page_title="kgbuild explorer", layout="wide")
 @st.cache_resource(show_spinner="Loading the index and models...")
 def load_searcher(kg_dir: str) -> Searcher:
     """Load the search index and its models once per process."""
-    return Searcher.open(kg_dir)
+    return Searcher.open(kg_dir, threads=1)
 
 
 @st.cache_resource(show_spinner="Reading the graph...")

@@ -29,16 +29,11 @@ def main() -> None:
     parser.add_argument("--questions", required=True)
     parser.add_argument("--n", type=int, default=300)
     parser.add_argument("--k", type=int, default=10)
-    parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads, as kgsearch query and the app serve")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
-
     started = time.monotonic()
-    searcher = Searcher.open(args.kg_dir)
+    searcher = Searcher.open(args.kg_dir, threads=args.threads)
     load_seconds = time.monotonic() - started
     questions = [q.question for q in read_questions(args.questions)][200 : 200 + args.n]
     for question in questions[:5]:  # warm-up: spaCy, torch and the explanation index load lazily

@@ -86,7 +86,7 @@ def query_command(
     from kgsearch.search import Searcher
 
     try:
-        result = Searcher.open(kg_dir).search(question, k=k, where=where)
+        result = Searcher.open(kg_dir, threads=1).search(question, k=k, where=where)
     except (KgSearchError, KgBuildError, ValueError) as error:
         raise _fail(str(error)) from None
     if as_json:

@@ -106,12 +106,14 @@ class BertEncoder:
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         was_training = self.model.training
-        self.model.eval()
+        if was_training:  # train()/eval() walk every module: not on each query of a served encoder
+            self.model.eval()
         with torch.inference_mode():
             for begin in range(0, len(order), batch_size):
                 rows = order[begin : begin + batch_size]
                 vectors[rows] = self.embed([texts[i] for i in rows], max_length).float().numpy()
-        self.model.train(was_training)
+        if was_training:
+            self.model.train()
         return vectors
 
 

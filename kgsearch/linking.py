@@ -155,6 +155,13 @@ def link_exact(question: str, index: NameIndex) -> list[LinkedMention]:
     return sorted(mentions, key=lambda m: (m.start, m.node))
 
 
+def free_spans(
+    question: str, spans: Sequence[tuple[int, int]], taken: Sequence[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """Return the non-blank spans that overlap no span already `taken` by an exact match."""
+    return [(s, e) for s, e in spans if not any(s < te and ts < e for ts, te in taken) and question[s:e].strip()]
+
+
 def link_similar(
     question: str,
     spans: Sequence[tuple[int, int]],
@@ -169,7 +176,7 @@ def link_similar(
         nearest: for a list of texts, the best ``(node, name, cosine)`` of each.
 
     """
-    free = [(s, e) for s, e in spans if not any(s < te and ts < e for ts, te in taken) and question[s:e].strip()]
+    free = free_spans(question, spans, taken)
     if not free:
         return []
     mentions = []

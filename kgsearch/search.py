@@ -23,7 +23,7 @@ from kgsearch.errors import QueryError
 from kgsearch.explain import best_paths, local_name
 from kgsearch.graph import RELATION, TITLE
 from kgsearch.index import SearchIndex, load_index, words
-from kgsearch.linking import Name, NameIndex, link_exact, link_similar
+from kgsearch.linking import Name, NameIndex, free_spans, link_exact, link_similar
 from kgsearch.records import LinkedMention, ReadQuestion, SearchHit, SearchResult
 from kgsearch.settings import SearchSettings
 
@@ -63,9 +63,24 @@ class Searcher:
 
     @classmethod
     def open(
-        cls, kg_dir: str | Path, encoder: Encoder | None = None, settings: SearchSettings | None = None
+        cls,
+        kg_dir: str | Path,
+        encoder: Encoder | None = None,
+        settings: SearchSettings | None = None,
+        threads: int | None = None,
     ) -> Searcher:
-        """Load the index of `kg_dir` and the encoder it was built with (or the given one)."""
+        """Load the index of `kg_dir` and the encoder it was built with (or the given one).
+
+        Args:
+            threads: if given, torch's intra-op threads for this process (`torch.set_num_threads`).
+                Serving takes 1: one question is too small a batch to split, and on two cores the
+                encoder's spinning threads slow numpy's matrix products (2Wiki p50: 114 ms at 2, 53 at 1).
+
+        """
+        if threads:
+            import torch
+
+            torch.set_num_threads(threads)
         index = load_index(kg_dir)
         return cls(index, encoder or load_encoder(index.manifest["encoder"]), settings)
 
@@ -94,26 +109,30 @@ class Searcher:
 
     def link(self, question: str) -> list[LinkedMention]:
         """Link the question's spans to graph nodes: exact names first, then spaCy entities by embedding."""
-        spans = self._entity_spans(question)
-        return self._link(question, spans, self._encode_texts([question[s:e] for s, e in spans]))
+        exact = link_exact(question, self.names)
+        spans = self._free_spans(question, exact)
+        return self._link(question, exact, spans, self._encode_texts([question[s:e] for s, e in spans]))
 
-    def _entity_spans(self, question: str) -> list[tuple[int, int]]:
-        """SpaCy's named entities of the question (numbers and dates left out); none when switched off."""
+    def _free_spans(self, question: str, exact: list[LinkedMention]) -> list[tuple[int, int]]:
+        """SpaCy's named entities of the question (numbers and dates left out) that no exact match took."""
         if self._nlp is False:  # linking by embedding switched off (tests, ablations)
             return []
         with self.nlp.select_pipes(enable=[p for p in ("tok2vec", "ner") if p in self.nlp.pipe_names]):
             doc = self.nlp(question)
-        return [(e.start_char, e.end_char) for e in doc.ents if e.label_ not in _NUMERIC_ENTITIES]
+        spans = [(e.start_char, e.end_char) for e in doc.ents if e.label_ not in _NUMERIC_ENTITIES]
+        return free_spans(question, spans, [(m.start, m.end) for m in exact])
 
     def _encode_texts(self, texts: list[str]) -> dict[str, Any]:
         """Query vectors of distinct texts, in one encoder call."""
         distinct = list(dict.fromkeys(texts))
         return dict(zip(distinct, self.encoder.encode(distinct, kind="query"), strict=True)) if distinct else {}
 
-    def _link(self, question: str, spans: list[tuple[int, int]], vectors: dict[str, Any]) -> list[LinkedMention]:
+    def _link(
+        self, question: str, mentions: list[LinkedMention], spans: list[tuple[int, int]], vectors: dict[str, Any]
+    ) -> list[LinkedMention]:
+        """Add to the exact `mentions` the free `spans` linked by embedding (their `vectors` computed)."""
         import numpy as np
 
-        mentions = link_exact(question, self.names)
         if not spans:
             return mentions
         names = self.index.name_vectors
@@ -159,11 +178,12 @@ class Searcher:
             raise QueryError("the question is empty")
         if len(question) > MAX_QUESTION_CHARS:
             raise QueryError(f"the question has {len(question)} characters; at most {MAX_QUESTION_CHARS} are searched")
-        spans = self._entity_spans(question)
+        exact = link_exact(question, self.names)
+        spans = self._free_spans(question, exact)
         vectors = self._encode_texts([question, *(question[s:e] for s, e in spans)])  # one encoder call
         dense = self.index.passage_vectors @ vectors[question]
         lexical = np.asarray(self.index.bm25.get_scores(words(question)), dtype=np.float64)
-        mentions = self._link(question, spans, vectors)
+        mentions = self._link(question, exact, spans, vectors)
         return ReadQuestion(question, tuple(mentions), relation_cues(question), dense, lexical)
 
     def rank(self, read: ReadQuestion, k: int = 10, allowed: Any = None, explain: bool = True) -> SearchResult:

@@ -47,7 +47,7 @@ class SearchSettings:
     link_threshold: float = 0.85
     alias_threshold: float = 0.9
     use_relations: bool = True
-    walk_iterations: int = 20  # on 2Wiki dev, R@2 and R@5 are the same at 20, 50 and 100
+    walk_iterations: int = 10  # 2Wiki dev R@2 / R@5: 79.88 / 95.62 at 10, 79.88 / 95.75 at 20 and 50
 
     def __post_init__(self) -> None:
         """Refuse weights that would make the walk or the fusion meaningless."""
