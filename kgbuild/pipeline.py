@@ -13,6 +13,7 @@ from kgbuild.records import Document, Extraction, ParsedDocument
 from kgbuild.settings import MODELS_DIR
 
 RELATION_NAMES_FILE = MODELS_DIR.parent / "ontologies" / "wikidata-relations.json"
+WINDOW_BATCHES = 8  # extractor batches per window of documents
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +60,9 @@ def extract_documents(
 
     """
     parsed_documents = parser.parse(documents)
-    while batch := list(islice(parsed_documents, batch_size)):
+    # Several batches per window: the extractor sorts a window's texts by length, so each batch pads
+    # to similar lengths (one batch per window padded every text to the longest of 32 at random).
+    while batch := list(islice(parsed_documents, batch_size * WINDOW_BATCHES)):
         extractions = extractor.extract([p.text for p in batch], batch_size=batch_size)
         for parsed, extraction in zip(batch, extractions, strict=True):
             yield DocumentExtraction(parsed, extraction)

@@ -146,3 +146,19 @@ def test_linked_mentions_end_on_a_word(searcher: Searcher) -> None:
     assert {m.text for m in result.mentions} == {"Polish Wedding"}  # the passage by its title, the entity by label
     possessive = searcher.search("Who is Theresa Connelly's mother?", k=1)
     assert {m.text for m in possessive.mentions} == {"Theresa Connelly"}
+
+
+def test_a_cached_walk_matrix_gives_the_same_ranking_and_follows_each_cue(searcher: Searcher) -> None:
+    graph = searcher.with_settings(dense_weight=0.0)
+    first = graph.search("Who is the director of Polish Wedding?", k=3)
+    graph.search("Who is the cast member starring in Polish Wedding?", k=3)  # another cue, another matrix
+    again = graph.search("Who is the director of Polish Wedding?", k=3)
+    assert [(h.passage.id, h.score) for h in again.hits] == [(h.passage.id, h.score) for h in first.hits]
+    assert len(graph._transitions) == 2
+
+
+def test_walk_iterations_must_be_positive() -> None:
+    from kgsearch.settings import SearchSettings
+
+    with pytest.raises(ValueError, match="walk_iterations"):
+        SearchSettings(walk_iterations=0)
