@@ -219,7 +219,6 @@ def extract_command(
             torch.set_num_threads(workers)
         directory = resolve_model_dir(model)
         extractor = RelationExtractor.load(directory)
-        extractor.relation_floor = min(max(min_confidence, 0.01), 0.5)  # below 0.5: candidates under the decision
         kg = KnowledgeGraphDir(out, create=True)
         report: BuildReport = build_knowledge_graph(
             read_corpus(corpus, Fields(id_field, text_field, title_field)), kg, extractor, SpacyParser(),

@@ -124,6 +124,8 @@ def build_knowledge_graph(
     Args:
         items: documents, and `CorpusProblem` records for documents that could not be read.
         kg: a `KnowledgeGraphDir`; extractor: a `RelationExtractor`; parser: a `SpacyParser`.
+        min_confidence: the least confidence of a triple kept; below 0.5 the extractor is also asked for
+            the candidates under its calibrated decision (its `relation_floor`).
 
     """
     from datetime import UTC, datetime
@@ -134,6 +136,8 @@ def build_knowledge_graph(
     from kgbuild.rdf.store import content_hash
     from kgbuild.resolution import RESOLUTION_VERSION, resolve_document
 
+    if hasattr(extractor, "relation_floor"):  # below 0.5, the candidates under the calibrated decision too
+        extractor.relation_floor = min(max(min_confidence, 0.01), 0.5)
     started = datetime.now(UTC).isoformat(timespec="seconds")
     minter = IriMinter(base or DEFAULT_BASE)
     model = ModelInfo(model_name, model_version)

@@ -50,3 +50,17 @@ def test_killed_run_resumes_to_the_same_graph(tiny_model, tmp_path):
     assert f"{40 - written} documents extracted" in output and f"{written} unchanged" in output
     assert _document_lines(tmp_path / "killed") == _document_lines(tmp_path / "whole")
     assert not list(documents.glob(".*.partial"))  # leftovers of the killed write are cleaned up
+
+
+def test_a_library_build_below_the_decision_asks_the_extractor_for_its_candidates(tmp_path):
+    from types import SimpleNamespace
+
+    from kgbuild import KnowledgeGraphDir, build_knowledge_graph
+
+    extractor = SimpleNamespace(relation_floor=0.5)
+    parser = SimpleNamespace(parse=lambda documents: iter(list(documents)))
+    kg = KnowledgeGraphDir(tmp_path / "kg", create=True)
+    build_knowledge_graph([], kg, extractor, parser, "m", "1", min_confidence=0.3)
+    assert extractor.relation_floor == 0.3
+    build_knowledge_graph([], kg, extractor, parser, "m", "1", min_confidence=0.8)
+    assert extractor.relation_floor == 0.5  # above the decision the extractor's own rule already holds
