@@ -128,6 +128,30 @@ def build_knowledge_graph(
             the candidates under its calibrated decision (its `relation_floor`).
 
     """
+    floor = getattr(extractor, "relation_floor", None)
+    if floor is not None:  # below 0.5, the candidates under the calibrated decision too; restored after
+        extractor.relation_floor = min(max(min_confidence, 0.01), 0.5)
+    try:
+        return _build(
+            items, kg, extractor, parser, model_name, model_version, min_confidence, batch_size, base, on_document
+        )
+    finally:
+        if floor is not None:
+            extractor.relation_floor = floor
+
+
+def _build(
+    items: Iterable[Document | Any],
+    kg: Any,
+    extractor: Any,
+    parser: Any,
+    model_name: str,
+    model_version: str,
+    min_confidence: float,
+    batch_size: int,
+    base: str | None,
+    on_document: Callable[[DocumentExtraction, BuildReport], None] | None,
+) -> BuildReport:
     from datetime import UTC, datetime
 
     from kgbuild.corpus import CorpusProblem
@@ -136,8 +160,6 @@ def build_knowledge_graph(
     from kgbuild.rdf.store import content_hash
     from kgbuild.resolution import RESOLUTION_VERSION, resolve_document
 
-    if hasattr(extractor, "relation_floor"):  # below 0.5, the candidates under the calibrated decision too
-        extractor.relation_floor = min(max(min_confidence, 0.01), 0.5)
     started = datetime.now(UTC).isoformat(timespec="seconds")
     minter = IriMinter(base or DEFAULT_BASE)
     model = ModelInfo(model_name, model_version)

@@ -190,7 +190,7 @@ class NodeRecord:
     name: str  # normalised label; for a title entity, its title without the disambiguator
     group: str  # identity group: person, value or thing
     classes: frozenset[str]
-    documents: int  # how many documents mention it
+    documents: frozenset[str]  # the documents that mention it
     titled: bool  # some document is about it
 
 
@@ -200,11 +200,14 @@ def corpus_merges(nodes: Iterable[NodeRecord]) -> dict[str, str]:
     Per name: when one identity group holds `GROUP_MARGIN` times the documents of each other group,
     the other groups' plain nodes join it (the extractor mistyped them). A plain node then joins the
     title entity of its name when the corpus has exactly one that shares one of its classes. Title
-    entities never join anything: each is what its own passage is about.
+    entities never join anything: each is what its own passage is about. Two nodes one document
+    mentions never join: the extractor told them apart there (the album "Elvis Presley" by Elvis Presley).
     """
     by_name: dict[str, list[NodeRecord]] = defaultdict(list)
+    documents: dict[str, set[str]] = defaultdict(set)
     for node in nodes:
         by_name[node.name].append(node)
+        documents[node.iri] |= node.documents
     merges: dict[str, str] = {}
 
     def root(iri: str) -> str:
@@ -215,15 +218,16 @@ def corpus_merges(nodes: Iterable[NodeRecord]) -> dict[str, str]:
     for name in sorted(by_name):  # a node with several names takes the first merge it is offered
         if len(by_name[name]) > 1:
             for old, new in sorted(_merge_name(sorted(by_name[name], key=lambda n: n.iri)).items()):
-                if old not in merges and root(new) != old:
+                if old not in merges and root(new) != old and not documents[old] & documents[root(new)]:
                     merges[old] = new
+                    documents[root(new)] |= documents[old]
     return {old: root(old) for old in merges}
 
 
 def _merge_name(nodes: list[NodeRecord]) -> dict[str, str]:
     votes: Counter[str] = Counter()
     for node in nodes:
-        votes[node.group] += node.documents
+        votes[node.group] += len(node.documents)
     ranked = sorted(votes.items(), key=lambda item: (-item[1], item[0]))
     winner = ranked[0][0] if len(ranked) == 1 or ranked[0][1] >= GROUP_MARGIN * ranked[1][1] else None
     titles = [node for node in nodes if node.titled]

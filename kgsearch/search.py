@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import copy
+import threading
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
@@ -60,6 +61,7 @@ class Searcher:
         self._predicate_of_label = {local_name(p): i for i, p in enumerate(graph.predicates)}
         self._passage_of_iri = {p.iri: i for i, p in enumerate(index.passages)}
         self._transitions: dict[Any, Any] = {}
+        self._transitions_lock = threading.Lock()
 
     @classmethod
     def open(
@@ -88,7 +90,7 @@ class Searcher:
         """Return a searcher over the same index and models with some settings changed."""
         searcher = copy.copy(self)
         searcher.settings = replace(self.settings, **changes)
-        searcher._transitions = {}
+        searcher._transitions, searcher._transitions_lock = {}, threading.Lock()
         return searcher
 
     @cached_property
@@ -253,12 +255,15 @@ class Searcher:
     def _transition(self, kinds: tuple[float, ...], boosts: tuple[tuple[int, float], ...]) -> Any:
         """Return the walk's transition matrix for these edge weights; the last few are kept (cues repeat)."""
         key = (kinds, boosts)
-        if key not in self._transitions:
-            graph = self.index.graph
-            if len(self._transitions) >= _TRANSITIONS_KEPT:
-                self._transitions.pop(next(iter(self._transitions)))
-            self._transitions[key] = graph.transition(graph.edge_weights(kinds, dict(boosts)))
-        return self._transitions[key]
+        with self._transitions_lock:  # the app shares one searcher between sessions' threads
+            matrix = self._transitions.get(key)
+            if matrix is None:
+                graph = self.index.graph
+                matrix = graph.transition(graph.edge_weights(kinds, dict(boosts)))
+                if len(self._transitions) >= _TRANSITIONS_KEPT:
+                    self._transitions.pop(next(iter(self._transitions)))
+                self._transitions[key] = matrix
+        return matrix
 
     def _restart(
         self, mentions: list[LinkedMention], dense: Any, cued: frozenset[int]

@@ -104,7 +104,7 @@ def test_the_best_title_match_becomes_the_title_entity() -> None:
 
 def _node(iri: str, name: str, kind: str, documents: int = 1, titled: bool = False) -> NodeRecord:
     group = {"Person": "person", "Time": "value"}.get(kind, "thing")
-    return NodeRecord(iri, name, group, frozenset({kind}), documents, titled)
+    return NodeRecord(iri, name, group, frozenset({kind}), frozenset(f"{iri}#{i}" for i in range(documents)), titled)
 
 
 def test_corpus_merges_a_mistyped_name_into_the_group_its_documents_agree_on():
@@ -132,3 +132,9 @@ def test_corpus_merges_never_make_a_cycle_through_a_node_with_two_names():
     b = [_node("b", "x", "Location", 1), _node("b", "y", "Location", 3)]
     merges = corpus_merges([*a, *b])
     assert merges == {"b": "a"}  # "x" decides first; "y" would send a to b, which already joined a
+
+
+def test_two_nodes_one_document_tells_apart_never_merge():
+    person = NodeRecord("ep", "elvis presley", "person", frozenset({"Person"}), frozenset({"a", "b", "c"}), False)
+    album = NodeRecord("ep-album", "elvis presley", "thing", frozenset({"Miscellaneous"}), frozenset({"c"}), False)
+    assert corpus_merges([person, album]) == {}  # document c has the album by the singer

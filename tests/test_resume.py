@@ -58,9 +58,10 @@ def test_a_library_build_below_the_decision_asks_the_extractor_for_its_candidate
     from kgbuild import KnowledgeGraphDir, build_knowledge_graph
 
     extractor = SimpleNamespace(relation_floor=0.5)
-    parser = SimpleNamespace(parse=lambda documents: iter(list(documents)))
     kg = KnowledgeGraphDir(tmp_path / "kg", create=True)
+    seen = []
+    parser = SimpleNamespace(parse=lambda documents: seen.append(extractor.relation_floor) or iter(list(documents)))
     build_knowledge_graph([], kg, extractor, parser, "m", "1", min_confidence=0.3)
-    assert extractor.relation_floor == 0.3
     build_knowledge_graph([], kg, extractor, parser, "m", "1", min_confidence=0.8)
-    assert extractor.relation_floor == 0.5  # above the decision the extractor's own rule already holds
+    assert seen == [0.3, 0.5]  # above the decision the extractor's own rule already holds
+    assert extractor.relation_floor == 0.5  # the caller's extractor is left as it was

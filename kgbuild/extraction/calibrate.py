@@ -35,6 +35,8 @@ def calibrate(
         metric: ``end_to_end``, ``gold_entities`` or ``mean`` (of the two), the dev figure to maximise.
 
     """
+    if metric not in METRICS or metric == "auto":
+        raise ValueError(f"metric must be end_to_end, gold_entities or mean, got {metric!r}")
     model = extractor.model
     signatures = relation_signatures(list(train_examples)) if type_constraints else ()
     model.config = replace(model.config, relation_signatures=signatures, relation_threshold=_FLOOR)

@@ -19,11 +19,14 @@ from kgbuild.resolution import NodeRecord, corpus_merges, title_name
 
 _PREFIXES = (
     "PREFIX kg: <https://w3id.org/kgbuild/ontology#>\n"
+    "PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>\n"
     "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
     "PREFIX owl: <http://www.w3.org/2002/07/owl#>\n"
     "PREFIX schema: <https://schema.org/>\n"
 )
 _CHUNK = 500  # merges per update request
+# Part of the store's stamp: a change to the corpus-level rules rebuilds the store, not the documents.
+CORPUS_RESOLUTION_VERSION = 2
 
 
 def node_records(store: Any) -> list[NodeRecord]:
@@ -45,7 +48,9 @@ def node_records(store: Any) -> list[NodeRecord]:
         group = min(IDENTITY_GROUPS.get(URIRef(c), "thing") for c in classes[iri])  # one group per IRI
         names = {normalize_label(title_name(label) if iri in titled else label) for label in labels[iri]}
         for name in sorted(names):
-            records.append(NodeRecord(iri, name, group, frozenset(classes[iri]), len(documents[iri]), iri in titled))
+            records.append(
+                NodeRecord(iri, name, group, frozenset(classes[iri]), frozenset(documents[iri]), iri in titled)
+            )
     return records
 
 
@@ -55,11 +60,18 @@ def resolve_store(store: Any) -> int:
     pairs = sorted(merges.items())
     for first in range(0, len(pairs), _CHUNK):
         values = " ".join(f"(<{old}> <{new}>)" for old, new in pairs[first : first + _CHUNK])
+        olds = " ".join(f"<{old}>" for old, _ in pairs[first : first + _CHUNK])
         store.update(
             _PREFIXES
             + "DELETE { GRAPH ?g { ?old ?p ?o } } INSERT { GRAPH ?g { ?new ?q ?o } } WHERE { VALUES (?old ?new) { "
             + values
-            + " } GRAPH ?g { ?old ?p ?o } BIND(IF(?p = rdfs:label, kg:alias, ?p) AS ?q) }"
+            + " } GRAPH ?g { ?old ?p ?o } FILTER(?p != rdf:type) BIND(IF(?p = rdfs:label, kg:alias, ?p) AS ?q) }"
+        )
+        store.update(  # the mistyped reading's classes go: the canonical node keeps its own
+            _PREFIXES
+            + "DELETE { GRAPH ?g { ?old a ?c } } WHERE { VALUES ?old { "
+            + olds
+            + " } GRAPH ?g { ?old a ?c } }"
         )
         store.update(
             _PREFIXES

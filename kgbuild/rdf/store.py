@@ -98,10 +98,12 @@ class KnowledgeGraphDir:
         return sorted(self.documents.glob("*.nq")) + sorted(self.runs.glob("*.nq"))
 
     def _stamp(self) -> str:
+        from kgbuild.rdf.sameas import CORPUS_RESOLUTION_VERSION
         from kgbuild.resolution import RESOLUTION_VERSION
 
         listing = [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in self.files()]
-        return hashlib.sha256(json.dumps([RESOLUTION_VERSION, listing]).encode()).hexdigest()
+        versions = [RESOLUTION_VERSION, CORPUS_RESOLUTION_VERSION]
+        return hashlib.sha256(json.dumps([versions, listing]).encode()).hexdigest()
 
     def store(self) -> Any:
         """Open the on-disk Oxigraph store read-only (a `pyoxigraph.Store`), rebuilding it if stale.

@@ -1,6 +1,6 @@
 """Corpus-level resolution when the store is built: merged IRIs are rewritten, sameAs links kept."""
 
-from rdflib import OWL, RDFS, URIRef
+from rdflib import OWL, RDF, RDFS, URIRef
 
 from kgbuild.rdf.graph import ModelInfo, document_nquads, graph_summary, identity_group
 from kgbuild.rdf.iris import IriMinter
@@ -60,6 +60,7 @@ def test_store_merges_a_mistyped_name_and_a_plain_mention_into_the_title_entity(
     assert {str(label) for label in dataset.objects(singer, RDFS.label)} == {"Ann Lee (singer)"}
     assert {str(a) for a in dataset.objects(singer, KG.alias)} == {"Ann Lee"}
     assert len(set(dataset.subjects(KG.mentionedIn, None))) == 2  # Ann Lee (singer) and Bo Ek
+    assert set(dataset.objects(person, RDF.type)) == {KG.Person}  # the mistyped reading's class is gone
     assert graph_summary(dataset)["duplicate_entity_rate"] == 0.0
 
 
