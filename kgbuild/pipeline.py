@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import islice
@@ -104,6 +105,20 @@ class BuildReport:
     rejected: int = 0
 
 
+@contextmanager
+def _relation_floor(extractor: Any, min_confidence: float) -> Iterator[None]:
+    """Below 0.5, ask the extractor for the candidates under its calibrated decision too; restore it after."""
+    floor = getattr(extractor, "relation_floor", None)
+    if floor is None:
+        yield
+        return
+    extractor.relation_floor = min(max(min_confidence, 0.01), 0.5)
+    try:
+        yield
+    finally:
+        extractor.relation_floor = floor
+
+
 def build_knowledge_graph(
     items: Iterable[Document | Any],
     kg: Any,
@@ -128,30 +143,6 @@ def build_knowledge_graph(
             the candidates under its calibrated decision (its `relation_floor`).
 
     """
-    floor = getattr(extractor, "relation_floor", None)
-    if floor is not None:  # below 0.5, the candidates under the calibrated decision too; restored after
-        extractor.relation_floor = min(max(min_confidence, 0.01), 0.5)
-    try:
-        return _build(
-            items, kg, extractor, parser, model_name, model_version, min_confidence, batch_size, base, on_document
-        )
-    finally:
-        if floor is not None:
-            extractor.relation_floor = floor
-
-
-def _build(
-    items: Iterable[Document | Any],
-    kg: Any,
-    extractor: Any,
-    parser: Any,
-    model_name: str,
-    model_version: str,
-    min_confidence: float,
-    batch_size: int,
-    base: str | None,
-    on_document: Callable[[DocumentExtraction, BuildReport], None] | None,
-) -> BuildReport:
     from datetime import UTC, datetime
 
     from kgbuild.corpus import CorpusProblem
@@ -181,17 +172,18 @@ def _build(
                 else:
                     yield item
 
-    for result in extract_documents(pending(), extractor, parser, batch_size):
-        nquads, stats = document_nquads(
-            resolve_document(result.parsed, result.extraction), minter, model, min_confidence
-        )
-        kg.write_document(result.parsed.document.id, digests[result.parsed.document.id], nquads)
-        report.documents += 1
-        report.sentences += len(result.parsed.text.sentence_starts)
-        report.triples += stats.triples
-        report.rejected += stats.rejected
-        if on_document:
-            on_document(result, report)
+    with _relation_floor(extractor, min_confidence):
+        for result in extract_documents(pending(), extractor, parser, batch_size):
+            nquads, stats = document_nquads(
+                resolve_document(result.parsed, result.extraction), minter, model, min_confidence
+            )
+            kg.write_document(result.parsed.document.id, digests[result.parsed.document.id], nquads)
+            report.documents += 1
+            report.sentences += len(result.parsed.text.sentence_starts)
+            report.triples += stats.triples
+            report.rejected += stats.rejected
+            if on_document:
+                on_document(result, report)
     if report.documents:
         ended = datetime.now(UTC).isoformat(timespec="seconds")
         run_id, record = run_nquads(minter, model, started, ended, str(kg.path), report.documents)
