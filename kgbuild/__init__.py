@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from kgbuild.corpus import CorpusProblem, Fields, read_corpus
+from kgbuild.embedding import BertEncoder, Encoder, HashingEncoder, load_text_encoder
 from kgbuild.errors import DataFormatError, InputTextError, KgBuildError, LabelError, ModelLoadError
 from kgbuild.extraction.datasets import read_examples
 from kgbuild.extraction.evaluate import evaluate, score_extractions
@@ -49,12 +50,14 @@ _LAZY = {
 }
 
 __all__ = [
+    "BertEncoder",
     "BuildReport",
     "CorpusProblem",
     "DataFormatError",
     "Document",
     "DocumentExtraction",
     "DocumentFact",
+    "Encoder",
     "EntityAnnotation",
     "EntityFact",
     "Example",
@@ -62,6 +65,7 @@ __all__ = [
     "Fields",
     "FoundRelation",
     "GraphFacts",
+    "HashingEncoder",
     "InputTextError",
     "IriMinter",
     "KgBuildError",
@@ -83,6 +87,7 @@ __all__ = [
     "evaluate",
     "extract_documents",
     "found_relations",
+    "load_text_encoder",
     "normalize_label",
     "read_corpus",
     "read_examples",

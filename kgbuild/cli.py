@@ -190,6 +190,13 @@ def extract_command(
     batch_size: Annotated[int, typer.Option(help="Documents per batch.")] = 32,
     workers: Annotated[int, typer.Option(help="CPU threads for the model (0: torch's default).")] = 0,
     show: Annotated[int, typer.Option(help="Print this many of the most confident triples at the end.")] = 15,
+    alias_threshold: Annotated[
+        float | None,
+        typer.Option(
+            help="Merge spelling variants across documents whose names' base-encoder cosine reaches this "
+            "(above 1: never); kept in KG_DIR for later builds. Default: the directory's setting, else 0.9."
+        ),
+    ] = None,
     id_field: IdField = "id",
     text_field: TextField = "text",
     title_field: TitleField = "title",
@@ -220,6 +227,8 @@ def extract_command(
         directory = resolve_model_dir(model)
         extractor = RelationExtractor.load(directory)
         kg = KnowledgeGraphDir(out, create=True)
+        if alias_threshold is not None:
+            kg.configure_resolution(alias_threshold=alias_threshold)
         report: BuildReport = build_knowledge_graph(
             read_corpus(corpus, Fields(id_field, text_field, title_field)), kg, extractor, SpacyParser(),
             extractor.config.name or directory.name,
@@ -239,7 +248,8 @@ def extract_command(
         f"{report.sentences / elapsed:.1f} sentences/s), {report.skipped_unchanged} unchanged, "
         f"{len(report.failed)} failed; {report.rejected} triples rejected by domain/range\n"
         f"graph: {summary['entities']} entities, {summary['triples']} triples, "
-        f"duplicate-entity rate {100 * summary['duplicate_entity_rate']:.1f}%, "
+        f"duplicate-entity rate {100 * summary['duplicate_entity_rate']:.2f}% "
+        f"({summary['merged_across_documents']} nodes merged across documents), "
         f"provenance coverage {100 * summary['provenance_coverage']:.1f}%, "
         f"mean confidence {summary['mean_confidence']:.2f}, {elapsed:.1f} s -> {out}"
     )

@@ -2,6 +2,8 @@
 
 - A short form joins its long form: a later "Schneider" joins "Willi Schneider" (a person's
   surname or given name), "NATO" joins a matching acronym, when their types agree.
+- One name, one thing per passage: readings of a name the extractor typed differently in one passage
+  join the reading with more mentions, unless the extractor relates the two (an album and its singer).
 - A passage's title entity is recognised in its own text: a mention matching the title (without
   its parenthetical disambiguator) takes the whole title as its key and label, and the name as an
   alias, so "John Smith (footballer)" and "John Smith (politician)" stay two nodes with two labels.
@@ -17,8 +19,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from kgbuild.records import Extraction, ParsedDocument, PredictedEntity, PredictedRelation, Span
 
@@ -67,7 +70,7 @@ def _short_form_of(short: str, long: str, entity_type: str) -> bool:
 
 
 # Part of every document's content hash: a change to resolution rebuilds the documents it touches.
-RESOLUTION_VERSION = 3
+RESOLUTION_VERSION = 4
 _UNTITLED_TYPES = ("TIME", "NUM")
 TITLE_MATCH = 0.7  # least `title_match` score for a mention to be the passage's title entity
 
@@ -124,6 +127,48 @@ def _title_entity(
     return best[2] if best is not None else None
 
 
+def _follow_chains(target: list[int]) -> None:
+    """Point every entity at the end of its chain of merges: a -> b -> c becomes a -> c, b -> c."""
+    for index in range(len(target)):
+        seen = {index}
+        while target[target[index]] != target[index] and target[target[index]] not in seen:
+            seen.add(target[index])
+            target[index] = target[target[index]]
+
+
+def _one_sense_per_document(
+    entities: list[PredictedEntity], surfaces: list[str], target: list[int], relations: Iterable[PredictedRelation]
+) -> None:
+    """Join the readings of one name that the extractor typed differently in one passage.
+
+    A passage names one thing by one name ("one sense per discourse"): "Needtobreathe" read once as a
+    band and once as a person is the band, the reading with more mentions (then the more confident one).
+    Two readings the extractor relates to each other stay apart: the album "Elvis Presley" by Elvis Presley.
+    """
+    from kgbuild.rdf.iris import normalize_label
+
+    related = {frozenset((target[r.head], target[r.tail])) for r in relations}
+    readings: dict[str, list[int]] = defaultdict(list)
+    for root in sorted(set(target)):
+        readings[normalize_label(surfaces[root])].append(root)
+    for roots in readings.values():
+        if len(roots) < 2:
+            continue
+        weight = {
+            root: (
+                sum(len(entities[i].mentions) for i in range(len(target)) if target[i] == root),
+                max(entities[i].confidence for i in range(len(target)) if target[i] == root),
+                -root,
+            )
+            for root in roots
+        }
+        keep = max(roots, key=weight.__getitem__)
+        joined = {root for root in roots if root != keep and frozenset((root, keep)) not in related}
+        for index, root in enumerate(target):
+            if root in joined:
+                target[index] = keep
+
+
 def resolve_document(parsed: ParsedDocument, extraction: Extraction) -> ResolvedDocument:
     """Merge short forms into long forms and key the title entity by the title."""
     entities = [entity for entity in extraction.entities if entity.mentions]
@@ -142,11 +187,8 @@ def resolve_document(parsed: ParsedDocument, extraction: Extraction) -> Resolved
         }
         if len(candidates) == 1:  # "Smith" with both "John Smith" and "Mary Smith" stays on its own
             target[short] = next(iter(candidates.values()))
-    for index in range(len(target)):  # follow chains: a -> b -> c
-        seen = {index}
-        while target[target[index]] != target[index] and target[target[index]] not in seen:
-            seen.add(target[index])
-            target[index] = target[target[index]]
+    _follow_chains(target)
+    _one_sense_per_document(entities, surfaces, target, extraction.relations)
     roots = sorted(set(target))
     position = {root: i for i, root in enumerate(roots)}
     title = parsed.document.title
@@ -250,3 +292,117 @@ def _merge_name(nodes: list[NodeRecord]) -> dict[str, str]:
         if node.iri not in target and len(matches) == 1:
             target[node.iri] = matches[0].iri
     return target
+
+
+_ROMAN = re.compile(r"[ivxlcdm]+")
+SPELLING_MATCH = 0.85  # least `SequenceMatcher` ratio of two words that are one word spelled two ways
+
+
+def _letters(text: str) -> list[str]:
+    """Words of `text` without accents, case or punctuation, in any script (Greek numerals stay)."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return re.findall(r"[^\W_]+", "".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
+def spelling_variants(first: str, second: str) -> bool:
+    """Whether two names are one name spelled two ways: "Jay Z" and "Jay-Z", "Taïeb" and "Taieb".
+
+    Their words, without accents, case and punctuation, pair up in order, each pair equal or alike
+    (`SPELLING_MATCH`, same first letter); numbers and numerals must be equal ("Conrad II" is not
+    "Conrad III"), and no word may be missing ("West Sussex" is not "Sussex").
+    """
+    from difflib import SequenceMatcher
+
+    a, b = _letters(first), _letters(second)
+    if not a or not b:
+        return False
+    if "".join(a) == "".join(b):
+        return True
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b, strict=True):
+        if x == y:
+            continue
+        numeral = any(c.isdigit() for c in x + y) or (_ROMAN.fullmatch(x) and _ROMAN.fullmatch(y))
+        if numeral or x[0] != y[0] or SequenceMatcher(None, x, y).ratio() < SPELLING_MATCH:
+            return False
+    return True
+
+
+# Least cosine between two entity names' base-encoder vectors for `alias_merges` (measured on 2Wiki in
+# bench/results.md); a threshold above 1 turns alias merging off.
+ALIAS_THRESHOLD = 0.9
+_BLOCK_LIMIT = 50  # a name word more nodes share than this proposes no pairs ("john", "river")
+
+
+def alias_merges(
+    nodes: Iterable[NodeRecord],
+    merges: Mapping[str, str],
+    encode: Callable[[list[str]], Any],
+    threshold: float = ALIAS_THRESHOLD,
+) -> dict[str, str]:
+    """Map canonical nodes (after `merges`) to the node their name is a near-synonym of; deterministic.
+
+    Two nodes are candidates when they are of one identity group other than values (dates embed alike),
+    share a class and a rare name word, no document mentions both, at most one is a title entity, and no
+    name is common to both (same-name nodes that `corpus_merges` kept apart stay apart). They join when
+    the cosine of their names' vectors (`encode`: texts to unit vectors) reaches `threshold`, the most
+    similar first; the title entity, then the node in more documents, is canonical. Only spelling
+    variants are compared (`spelling_variants`): an encoder puts "Conrad II" next to "Conrad III" and
+    "West Sussex" next to "Sussex".
+    """
+    import numpy as np
+
+    members: dict[str, list[NodeRecord]] = defaultdict(list)
+    for node in nodes:
+        members[merges.get(node.iri, node.iri)].append(node)
+    own = {root: next((n for n in group if n.iri == root), group[0]) for root, group in members.items()}
+    names = {root: frozenset(n.name for n in group) for root, group in members.items()}
+    documents = {root: frozenset().union(*(n.documents for n in group)) for root, group in members.items()}
+    by_word: dict[str, list[str]] = defaultdict(list)
+    for root in sorted(members):
+        if own[root].group != "value":
+            for word in sorted({w for name in names[root] for w in _words(name) if len(w) > 1}):
+                by_word[word].append(root)
+    pairs = sorted(
+        {
+            (a, b)
+            for roots in by_word.values()
+            if 1 < len(roots) <= _BLOCK_LIMIT
+            for i, a in enumerate(roots)
+            for b in roots[i + 1 :]
+            if own[a].group == own[b].group
+            and own[a].classes & own[b].classes
+            and not (own[a].titled and own[b].titled)
+            and not documents[a] & documents[b]
+            and not names[a] & names[b]
+            and any(spelling_variants(x, y) for x in names[a] for y in names[b])
+        }
+    )
+    if not pairs or threshold > 1:
+        return {}
+    texts = sorted({name for pair in pairs for root in pair for name in names[root]})
+    vectors = np.asarray(encode(texts), dtype=np.float32)
+    row = {text: i for i, text in enumerate(texts)}
+    scored = []
+    for a, b in pairs:
+        similarity = float((vectors[[row[n] for n in names[a]]] @ vectors[[row[n] for n in names[b]]].T).max())
+        if similarity >= threshold:
+            scored.append((-similarity, a, b))
+    component = {root: root for pair in pairs for root in pair}  # root -> its canonical node
+    joined: dict[str, set[str]] = {root: {root} for root in component}
+    for _, a, b in sorted(scored):
+        ca, cb = component[a], component[b]
+        both = joined[ca] | joined[cb]
+        if ca == cb or sum(own[r].titled for r in both) > 1:
+            continue
+        if any(documents[x] & documents[y] for x in joined[ca] for y in joined[cb]):
+            continue
+        keep, gone = sorted(  # the title entity, then the more documents, then the smaller IRI
+            (ca, cb), key=lambda r: (not own[r].titled, -sum(len(documents[x]) for x in joined[r]), r)
+        )
+        joined[keep] = both
+        del joined[gone]
+        for root in both:
+            component[root] = keep
+    return {root: canonical for root, canonical in sorted(component.items()) if root != canonical}

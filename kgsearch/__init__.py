@@ -5,7 +5,8 @@ The public API is re-exported here; torch and transformers load only when an enc
 
 from __future__ import annotations
 
-from kgsearch.encoder import BertEncoder, Encoder, HashingEncoder, load_encoder
+from kgbuild import BertEncoder, Encoder, HashingEncoder
+from kgsearch.encoder import load_encoder
 from kgsearch.errors import KgSearchError, QueryError, SearchIndexError, TrainingError
 from kgsearch.evaluate import Question, beir_to_questions, evaluate_rankings, read_questions
 from kgsearch.explore import EntityPage, GraphExplorer, TripleView

@@ -22,6 +22,7 @@ from typing import Any
 
 from kgbuild import (
     Document,
+    Encoder,
     EntityFact,
     GraphFacts,
     KnowledgeGraphDir,
@@ -33,7 +34,6 @@ from kgbuild import (
 )
 from kgbuild.corpus import CorpusProblem, Fields
 from kgbuild.resolution import TITLE_MATCH, title_match
-from kgsearch.encoder import Encoder
 from kgsearch.errors import SearchIndexError
 from kgsearch.graph import ALIAS, MENTION, NAME, RELATION, TITLE, Node, SearchGraph
 from kgsearch.records import Passage

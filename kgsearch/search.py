@@ -17,9 +17,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from kgbuild import relation_names
+from kgbuild import Encoder, relation_names
 from kgsearch.cues import relation_cues
-from kgsearch.encoder import Encoder, load_encoder
+from kgsearch.encoder import load_encoder
 from kgsearch.errors import QueryError
 from kgsearch.explain import best_paths, local_name
 from kgsearch.graph import RELATION, TITLE

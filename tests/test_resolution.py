@@ -10,7 +10,15 @@ from kgbuild.records import (
     Span,
     TokenizedText,
 )
-from kgbuild.resolution import NodeRecord, corpus_merges, resolve_document, title_match, title_name
+from kgbuild.resolution import (
+    NodeRecord,
+    alias_merges,
+    corpus_merges,
+    resolve_document,
+    spelling_variants,
+    title_match,
+    title_name,
+)
 
 
 def _parsed(text: str, title: str = "") -> ParsedDocument:
@@ -138,3 +146,86 @@ def test_two_nodes_one_document_tells_apart_never_merge():
     person = NodeRecord("ep", "elvis presley", "person", frozenset({"Person"}), frozenset({"a", "b", "c"}), False)
     album = NodeRecord("ep-album", "elvis presley", "thing", frozenset({"Miscellaneous"}), frozenset({"c"}), False)
     assert corpus_merges([person, album]) == {}  # document c has the album by the singer
+
+
+def test_one_name_typed_two_ways_in_a_passage_is_one_thing_unless_the_two_are_related():
+    parsed = _parsed("Needtobreathe released Rivers . Needtobreathe toured . Needtobreathe sang .")
+    band = PredictedEntity((Span(0, 1), Span(4, 5)), "ORG", 0.8)
+    person = PredictedEntity((Span(7, 8),), "PER", 0.9)  # fewer mentions: the band wins
+    album = PredictedEntity((Span(2, 3),), "MISC", 0.9)
+    resolved = resolve_document(
+        parsed, Extraction(parsed.text, (band, person, album), (PredictedRelation(1, 2, "P175", 0.8),))
+    )
+    assert [(e.label, e.type, e.mentions) for e in resolved.entities] == [
+        ("Needtobreathe", "ORG", (Span(0, 1), Span(4, 5), Span(7, 8))),
+        ("Rivers", "MISC", (Span(2, 3),)),
+    ]
+    assert [(r.head, r.tail, r.label) for r in resolved.relations] == [(0, 1, "P175")]  # the relation follows
+
+    parsed = _parsed("Elvis Presley is an album by Elvis Presley .")
+    album, singer = PredictedEntity((Span(0, 2),), "MISC", 0.7), PredictedEntity((Span(6, 8),), "PER", 0.9)
+    performer = (PredictedRelation(0, 1, "P175", 0.9),)
+    resolved = resolve_document(parsed, Extraction(parsed.text, (album, singer), performer))
+    assert [(e.label, e.type) for e in resolved.entities] == [("Elvis Presley", "MISC"), ("Elvis Presley", "PER")]
+
+
+def test_spelling_variants_are_one_name_spelled_two_ways_never_another_name():
+    for first, second in [
+        ("Jay Z", "Jay-Z"),
+        ("Taïeb Louhichi", "Taieb Louhichi"),
+        ("Gustav Adolph", "Gustavus Adolphus"),
+    ]:
+        assert spelling_variants(first, second), (first, second)
+    for first, second in [
+        ("Conrad II", "Conrad III"),  # numerals
+        ("3rd Viscount Addison", "2nd Viscount Addison"),
+        ("West Sussex", "Sussex"),  # a missing word
+        ("Richard Sackville", "John Sackville"),
+        ("Mingus Dynasty", "Ming Dynasty"),  # alike, not alike enough
+        ("Alfonso \u0399\u0399\u0399", "Alfonso"),  # a word in another script is still a word
+    ]:
+        assert not spelling_variants(first, second), (first, second)
+
+
+def _vectors(table: dict[str, list[float]]):
+    import numpy as np
+
+    def encode(names: list[str]):
+        vectors = np.asarray([table[name] for name in names], dtype=np.float32)
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    return encode
+
+
+def test_alias_merges_join_spelling_variants_the_encoder_finds_alike():
+    nodes = [
+        _node("jz", "jay z", "Person", 3),
+        _node("jz2", "jay-z", "Person", 1),
+        _node("ab", "anne boleyn", "Person", titled=True),
+        _node("ab2", "ann boleyn", "Person", 4),
+        _node("ab3", "ann boleyn", "Location"),  # another class: not a candidate
+        _node("cc", "carl mathews", "Person"),
+        _node("cc2", "carle mathews", "Person"),  # a spelling variant the encoder puts apart
+    ]
+    table = {
+        "jay z": [1, 0, 0],
+        "jay-z": [1, 0.1, 0],
+        "anne boleyn": [0, 1, 0],
+        "ann boleyn": [0, 1, 0.2],
+        "carl mathews": [0, 0, 1],
+        "carle mathews": [0, 1, 1],
+    }
+    merges = alias_merges(nodes, {}, _vectors(table), threshold=0.9)
+    assert merges == {"jz2": "jz", "ab2": "ab"}  # the title entity is canonical, then the node in more documents
+    assert alias_merges(nodes, {}, _vectors(table), threshold=1.01) == {}  # above 1: off
+    # a node already merged by name takes part as its canonical node, with all its documents
+    assert alias_merges(nodes, {"jz2": "jz"}, _vectors(table), threshold=0.9) == {"ab2": "ab"}
+
+
+def test_alias_merges_never_join_nodes_one_document_mentions_or_two_title_entities():
+    shared = NodeRecord("a", "marie de coucy", "person", frozenset({"Person"}), frozenset({"d1"}), False)
+    other = NodeRecord("b", "mary de coucy", "person", frozenset({"Person"}), frozenset({"d1", "d2"}), False)
+    table = {"marie de coucy": [1, 0], "mary de coucy": [1, 0.01]}
+    assert alias_merges([shared, other], {}, _vectors(table)) == {}
+    titles = [_node("x", "marie de coucy", "Person", titled=True), _node("y", "mary de coucy", "Person", titled=True)]
+    assert alias_merges(titles, {}, _vectors(table)) == {}

@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from rdflib import RDF, RDFS, XSD, Dataset, Graph, Literal, URIRef
+from rdflib import OWL, RDF, RDFS, XSD, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import PROV, SDO
 
 from kgbuild.pipeline import relation_names
@@ -260,18 +260,27 @@ def graph_summary(dataset: Dataset) -> dict[str, float | int]:
         )
     )
     triples, with_provenance = len(relation_triples), len(relation_triples & reified)
+    [(merged,)] = _select(dataset, "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?old owl:sameAs ?new } }")
     return {
         "entities": len(entities),
         "triples": triples,
         "statements": int(statement_count),
         "duplicate_entity_rate": round(duplicates / len(entities), 4) if entities else 0.0,
+        "merged_across_documents": int(merged),
         "provenance_coverage": round(with_provenance / triples, 4) if triples else 1.0,
         "mean_confidence": round(float(mean), 4) if mean is not None else 0.0,
     }
 
 
 def _select(dataset: Dataset, query: str) -> list[tuple[Any, ...]]:
-    namespaces = {"rdf": str(RDF), "rdfs": str(RDFS), "kg": str(KG), "wdt": str(WDT), "conll": str(CONLL)}
+    namespaces = {
+        "rdf": str(RDF),
+        "rdfs": str(RDFS),
+        "owl": str(OWL),
+        "kg": str(KG),
+        "wdt": str(WDT),
+        "conll": str(CONLL),
+    }
     return [tuple(row) for row in dataset.query(query, initNs=namespaces)]  # type: ignore[arg-type]
 
 

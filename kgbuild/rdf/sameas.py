@@ -15,7 +15,7 @@ from rdflib import URIRef
 
 from kgbuild.rdf.graph import IDENTITY_GROUPS
 from kgbuild.rdf.iris import normalize_label
-from kgbuild.resolution import NodeRecord, corpus_merges, title_name
+from kgbuild.resolution import ALIAS_THRESHOLD, NodeRecord, alias_merges, corpus_merges, title_name
 
 _PREFIXES = (
     "PREFIX kg: <https://w3id.org/kgbuild/ontology#>\n"
@@ -26,7 +26,7 @@ _PREFIXES = (
 )
 _CHUNK = 500  # merges per update request
 # Part of the store's stamp: a change to the corpus-level rules rebuilds the store, not the documents.
-CORPUS_RESOLUTION_VERSION = 2
+CORPUS_RESOLUTION_VERSION = 3
 
 
 def node_records(store: Any) -> list[NodeRecord]:
@@ -54,9 +54,24 @@ def node_records(store: Any) -> list[NodeRecord]:
     return records
 
 
-def resolve_store(store: Any) -> int:
-    """Merge the store's duplicate entity nodes in place; return how many nodes were merged away."""
-    merges = corpus_merges(node_records(store))
+def resolve_store(store: Any, name_encoder: str = "", alias_threshold: float = ALIAS_THRESHOLD) -> int:
+    """Merge the store's duplicate entity nodes in place; return how many nodes were merged away.
+
+    Same-name nodes first (`corpus_merges`), then spelling variants whose names' vectors from
+    `name_encoder` (the base encoder by default; see `kgbuild.embedding.load_text_encoder`) reach
+    `alias_threshold` (`alias_merges`); the encoder loads only when there is a pair to compare.
+    """
+    from kgbuild.embedding import load_text_encoder
+    from kgbuild.settings import base_model_name
+
+    records = node_records(store)
+    merges = corpus_merges(records)
+
+    def encode(names: list[str]) -> Any:
+        return load_text_encoder(name_encoder or base_model_name(), 32).encode(names, batch_size=256)
+
+    aliases = alias_merges(records, merges, encode, alias_threshold)
+    merges = {old: aliases.get(new, new) for old, new in merges.items()} | aliases
     pairs = sorted(merges.items())
     for first in range(0, len(pairs), _CHUNK):
         values = " ".join(f"(<{old}> <{new}>)" for old, new in pairs[first : first + _CHUNK])

@@ -5,7 +5,8 @@ Layout of ``KG_DIR``::
     documents/<digest>.nq   one document's named graph; first line "# kgbuild {id, sha256}"
     runs/<digest>.nq        the PROV-O record of each extraction run
     store/                  Oxigraph on-disk store (rdflib API through oxrdflib), rebuilt from the files
-    store.stamp             which files the store was built from
+    store.stamp             which files (and resolution settings) the store was built from
+    resolution.json         optional: corpus-level resolution settings (alias threshold, name encoder)
 
 A document file is written atomically (temporary file, then rename), so a run killed at any point
 leaves every document either finished or absent; the next run skips finished documents whose
@@ -28,6 +29,7 @@ from kgbuild.errors import InputTextError
 from kgbuild.records import Document
 
 HEADER = "# kgbuild "
+RESOLUTION_FILE = "resolution.json"
 
 
 def content_hash(document: Document, model: str) -> str:
@@ -97,13 +99,51 @@ class KnowledgeGraphDir:
         """Every N-Quads file of the graph, in a stable order."""
         return sorted(self.documents.glob("*.nq")) + sorted(self.runs.glob("*.nq"))
 
+    def resolution_settings(self) -> dict[str, Any]:
+        """Return how the store merges nodes across documents: ``alias_threshold`` and ``name_encoder``.
+
+        Raises:
+            InputTextError: ``resolution.json`` is not a JSON object of those settings (names the file).
+
+        """
+        from kgbuild.resolution import ALIAS_THRESHOLD
+        from kgbuild.settings import base_model_name
+
+        settings: dict[str, Any] = {"alias_threshold": ALIAS_THRESHOLD, "name_encoder": base_model_name()}
+        file = self.path / RESOLUTION_FILE
+        if file.is_file():
+            try:
+                stored = json.loads(file.read_text(encoding="utf-8"))
+                threshold = float(stored.get("alias_threshold", ALIAS_THRESHOLD))
+                encoder = str(stored.get("name_encoder", settings["name_encoder"]))
+            except (ValueError, TypeError, AttributeError) as error:
+                raise InputTextError(f"{file}: not valid resolution settings ({error})") from None
+            settings = {"alias_threshold": threshold, "name_encoder": encoder}
+        return settings
+
+    def configure_resolution(self, alias_threshold: float | None = None, name_encoder: str | None = None) -> None:
+        """Set the corpus-level resolution settings (None keeps the current one); the store rebuilds to match.
+
+        Raises:
+            ValueError: a negative threshold (above 1 turns alias merging off).
+
+        """
+        if alias_threshold is not None and not alias_threshold >= 0:
+            raise ValueError(f"alias_threshold must be >= 0 (above 1: no alias merges), got {alias_threshold}")
+        settings = self.resolution_settings()
+        if alias_threshold is not None:
+            settings["alias_threshold"] = alias_threshold
+        if name_encoder is not None:
+            settings["name_encoder"] = name_encoder
+        write_atomically(self.path / RESOLUTION_FILE, json.dumps(settings, indent=2) + "\n")
+
     def _stamp(self) -> str:
         from kgbuild.rdf.sameas import CORPUS_RESOLUTION_VERSION
         from kgbuild.resolution import RESOLUTION_VERSION
 
         listing = [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in self.files()]
-        versions = [RESOLUTION_VERSION, CORPUS_RESOLUTION_VERSION]
-        return hashlib.sha256(json.dumps([versions, listing]).encode()).hexdigest()
+        versions = [RESOLUTION_VERSION, CORPUS_RESOLUTION_VERSION, self.resolution_settings()]
+        return hashlib.sha256(json.dumps([versions, listing], sort_keys=True).encode()).hexdigest()
 
     def store(self) -> Any:
         """Open the on-disk Oxigraph store read-only (a `pyoxigraph.Store`), rebuilding it if stale.
@@ -122,7 +162,7 @@ class KnowledgeGraphDir:
             # One bulk load over all files: a load per file costs an index ingestion each (6,000 files: minutes).
             with io.BufferedReader(_Concatenation(self.files()), buffer_size=1 << 20) as stream:
                 store.bulk_load(input=stream, format=pyoxigraph.RdfFormat.N_QUADS)
-            resolve_store(store)
+            resolve_store(store, **self.resolution_settings())
             store.flush()
             del store
             write_atomically(stamp_file, stamp)

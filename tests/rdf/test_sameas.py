@@ -1,7 +1,9 @@
 """Corpus-level resolution when the store is built: merged IRIs are rewritten, sameAs links kept."""
 
+import pytest
 from rdflib import OWL, RDF, RDFS, URIRef
 
+from kgbuild.errors import InputTextError
 from kgbuild.rdf.graph import ModelInfo, document_nquads, graph_summary, identity_group
 from kgbuild.rdf.iris import IriMinter
 from kgbuild.rdf.namespaces import KG
@@ -76,3 +78,34 @@ def test_removing_the_title_passage_undoes_the_merge(tmp_path):
     dataset.default_union = True
     assert list(dataset.triples((None, OWL.sameAs, None))) == []
     assert set(dataset.subjects(KG.mentionedIn, None)) == {URIRef(MINTER.entity("Ann Lee", "person"))}
+
+
+def test_spelling_variants_merge_across_documents_by_the_configured_threshold(tmp_path):
+    kg = KnowledgeGraphDir(tmp_path / "kg", create=True)
+    kg.configure_resolution(name_encoder="hashing-64")  # the same words embed alike: "jay z", "jay-z"
+    _write(kg, "a", "Jay Z sang in Rome .", "", [_person(0, 2)])
+    _write(kg, "b", "Jay-Z left Rome .", "", [_person(0, 1)])
+    dataset = kg.dataset()
+    dataset.default_union = True
+    people = set(dataset.subjects(RDF.type, KG.Person))
+    assert len(people) == 1 and len(list(dataset.triples((None, OWL.sameAs, None)))) == 1
+    [person] = people
+    assert {str(label) for label in dataset.objects(person, RDFS.label)} | {
+        str(alias) for alias in dataset.objects(person, KG.alias)
+    } == {"Jay Z", "Jay-Z"}
+    assert graph_summary(dataset)["merged_across_documents"] == 1
+
+    kg.configure_resolution(alias_threshold=1.01)  # off: the store is rebuilt without the merge
+    dataset = kg.dataset()
+    dataset.default_union = True
+    assert len(set(dataset.subjects(RDF.type, KG.Person))) == 2
+    assert KnowledgeGraphDir(kg.path).resolution_settings() == {"alias_threshold": 1.01, "name_encoder": "hashing-64"}
+
+
+def test_unreadable_resolution_settings_name_the_file(tmp_path):
+    kg = KnowledgeGraphDir(tmp_path / "kg", create=True)
+    (kg.path / "resolution.json").write_text('{"alias_threshold": "high"}')
+    with pytest.raises(InputTextError, match=r"resolution\.json"):
+        kg.resolution_settings()
+    with pytest.raises(ValueError, match="got -1"):
+        kg.configure_resolution(alias_threshold=-1)
