@@ -212,10 +212,10 @@ def extract_command(
     from kgbuild.rdf.store import KnowledgeGraphDir
     from kgbuild.settings import resolve_model_dir
 
-    if workers < 0 or batch_size <= 0 or not 0.0 <= min_confidence <= 1.0:
+    if workers < 0 or batch_size <= 0 or not 0.0 <= min_confidence <= 1.0 or not (alias_threshold or 0.0) >= 0:
         raise _fail(
-            f"need --workers >= 0, --batch-size > 0 and --min-confidence in [0, 1]; "
-            f"got {workers}, {batch_size}, {min_confidence}"
+            f"need --workers >= 0, --batch-size > 0, --min-confidence in [0, 1] and --alias-threshold >= 0; "
+            f"got {workers}, {batch_size}, {min_confidence}, {alias_threshold}"
         )
     started = time.monotonic()
     progress = _Progress()

@@ -62,6 +62,16 @@ def test_evaluate_missing_model_is_a_usage_error(tmp_path):
     assert "not an extractor model directory" in result.output
 
 
+def test_extract_rejects_a_negative_alias_threshold_before_writing_anything(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Ann Lee sang.")
+    args = ["extract", str(corpus), "--out", str(tmp_path / "kg"), "--alias-threshold", "-0.5"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "--alias-threshold >= 0" in result.output and "-0.5" in result.output
+    assert not (tmp_path / "kg").exists()
+
+
 def test_train_without_dev_needs_a_holdout(tiny_bert, tmp_path):
     args = ["train", "--data", str(DATA / "conll04_tiny.json"), "--out", str(tmp_path / "m"), "--base-model", tiny_bert]
     result = runner.invoke(app, args)
