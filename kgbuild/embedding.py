@@ -10,6 +10,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Protocol
 
 from kgbuild.settings import resolve_base_model
@@ -109,9 +110,10 @@ class BertEncoder:
         return vectors
 
 
-@lru_cache(maxsize=4)
 def load_text_encoder(name: str, max_length: int = 64) -> Encoder:
-    """Load the packaged base encoder or a local BERT directory once per process; ``hashing[-DIM]`` gives the double.
+    """Load the packaged base encoder or a local BERT directory; ``hashing[-DIM]`` gives the double.
+
+    A model loads once per process and directory: callers share it and must not train it.
 
     Raises:
         ModelLoadError: the name is neither the packaged default nor a local model directory.
@@ -120,10 +122,14 @@ def load_text_encoder(name: str, max_length: int = 64) -> Encoder:
     hashing = re.fullmatch(r"hashing(?:-(\d+))?", name)
     if hashing:
         return HashingEncoder(int(hashing.group(1) or 64))
+    return _load_bert(str(resolve_base_model(name).resolve()), max_length)
+
+
+@lru_cache(maxsize=2)
+def _load_bert(path: str, max_length: int) -> BertEncoder:
     from transformers import AutoModel, AutoTokenizer
 
-    path = resolve_base_model(name)
     model = AutoModel.from_pretrained(path, local_files_only=True)
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
     model.eval()
-    return BertEncoder(model, tokenizer, path.name, max_length, max_length)
+    return BertEncoder(model, tokenizer, Path(path).name, max_length, max_length)

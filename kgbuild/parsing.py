@@ -6,10 +6,10 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from kgbuild.errors import InputTextError, ModelLoadError
-from kgbuild.records import Document, ParsedDocument, TokenizedText
+from kgbuild.records import Document, ParsedDocument, Span, TokenizedText
 from kgbuild.settings import spacy_model_name
 
-# Tagging and lemmas are not used; the parser gives sentences, NER is kept for later stages.
+# Tagging and lemmas are not used; the parser gives sentences, and NER the types the extractor lacks.
 _UNUSED = ("tagger", "attribute_ruler", "lemmatizer")
 
 
@@ -64,15 +64,22 @@ def to_parsed(document: Document, doc: Any) -> ParsedDocument:
     starts: list[int] = []
     ends: list[int] = []
     sentence_starts: list[int] = []
+    word_of: dict[int, int] = {}  # spaCy token index -> word index
     for sentence in doc.sents:
         first = len(tokens)
         for token in sentence:
             if token.is_space:
                 continue
+            word_of[token.i] = len(tokens)
             tokens.append(token.text)
             starts.append(token.idx)
             ends.append(token.idx + len(token.text))
         if len(tokens) > first:
             sentence_starts.append(first)
+    named = []
+    for entity in doc.ents:
+        words = [word_of[i] for i in range(entity.start, entity.end) if i in word_of]
+        if words:
+            named.append((Span(words[0], words[-1] + 1), entity.label_))
     text = TokenizedText(tuple(tokens), tuple(sentence_starts) or (0,), document.id)
-    return ParsedDocument(document, text, tuple(starts), tuple(ends))
+    return ParsedDocument(document, text, tuple(starts), tuple(ends), tuple(named))

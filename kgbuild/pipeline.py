@@ -146,6 +146,7 @@ def build_knowledge_graph(
     from datetime import UTC, datetime
 
     from kgbuild.corpus import CorpusProblem
+    from kgbuild.named import add_named_entities, missing_types
     from kgbuild.rdf.graph import ModelInfo, document_nquads, run_nquads
     from kgbuild.rdf.iris import DEFAULT_BASE, IriMinter
     from kgbuild.rdf.store import content_hash
@@ -155,6 +156,10 @@ def build_knowledge_graph(
     minter = IriMinter(base or DEFAULT_BASE)
     model = ModelInfo(model_name, model_version)
     model_key = f"{model_name}@{model_version}@{min_confidence}@{minter.base}@resolution-{RESOLUTION_VERSION}"
+    config = getattr(extractor, "config", None)
+    missing = missing_types(config.entity_types) if config is not None else frozenset()
+    if missing:  # spaCy fills types the model lacks: part of what decides a document's graph
+        model_key += "@spacy-" + ",".join(sorted(missing))
     finished = kg.finished()
     report = BuildReport()
     digests: dict[str, str] = {}
@@ -174,9 +179,8 @@ def build_knowledge_graph(
 
     with _relation_floor(extractor, min_confidence):
         for result in extract_documents(pending(), extractor, parser, batch_size):
-            nquads, stats = document_nquads(
-                resolve_document(result.parsed, result.extraction), minter, model, min_confidence
-            )
+            extraction = add_named_entities(result.parsed, result.extraction, missing)
+            nquads, stats = document_nquads(resolve_document(result.parsed, extraction), minter, model, min_confidence)
             kg.write_document(result.parsed.document.id, digests[result.parsed.document.id], nquads)
             report.documents += 1
             report.sentences += len(result.parsed.text.sentence_starts)

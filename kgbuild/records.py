@@ -104,6 +104,7 @@ class ParsedDocument:
     text: TokenizedText
     char_starts: tuple[int, ...]
     char_ends: tuple[int, ...]
+    named: tuple[tuple[Span, str], ...] = ()  # spaCy's entities: word span and label ("DATE")
 
     def char_span(self, span: Span) -> tuple[int, int]:
         """Character offsets ``[start, end)`` of a word span in the document text."""

@@ -23,3 +23,11 @@ def test_parse_keeps_sentences_and_character_offsets(parser):
 def test_empty_document_is_a_clear_error(parser):
     with pytest.raises(InputTextError, match="document 'blank': empty text"):
         list(parser.parse([Document("blank", " \n ")]))
+
+
+def test_parse_keeps_spacy_entities_as_word_spans(parser):
+    text = "Ann Smith  was born on 4 May 1950 in Rome."
+    [parsed] = parser.parse([Document("d1", text)])
+    named = {parsed.surface(span): label for span, label in parsed.named}
+    assert named.get("4 May 1950") == "DATE"  # word spans, past the double space spaCy keeps as a token
+    assert named.get("Rome") == "GPE"

@@ -10,15 +10,7 @@ from kgbuild.records import (
     Span,
     TokenizedText,
 )
-from kgbuild.resolution import (
-    NodeRecord,
-    alias_merges,
-    corpus_merges,
-    resolve_document,
-    spelling_variants,
-    title_match,
-    title_name,
-)
+from kgbuild.resolution import resolve_document, title_match, title_name
 
 
 def _parsed(text: str, title: str = "") -> ParsedDocument:
@@ -110,44 +102,6 @@ def test_the_best_title_match_becomes_the_title_entity() -> None:
     assert "Mary Story" in by_key and "Seattle" in by_key
 
 
-def _node(iri: str, name: str, kind: str, documents: int = 1, titled: bool = False) -> NodeRecord:
-    group = {"Person": "person", "Time": "value"}.get(kind, "thing")
-    return NodeRecord(iri, name, group, frozenset({kind}), frozenset(f"{iri}#{i}" for i in range(documents)), titled)
-
-
-def test_corpus_merges_a_mistyped_name_into_the_group_its_documents_agree_on():
-    nodes = [_node("elvis-p", "elvis presley", "Person", 7), _node("elvis-w", "elvis presley", "Miscellaneous", 1)]
-    assert corpus_merges(nodes) == {"elvis-w": "elvis-p"}
-    # no clear majority: a person and a place named Hamilton stay two nodes
-    assert corpus_merges([_node("h-p", "hamilton", "Person", 2), _node("h-l", "hamilton", "Location", 2)]) == {}
-
-
-def test_corpus_merges_a_plain_mention_into_the_one_title_entity_of_its_name_and_class():
-    footballer = _node("js-f", "john smith", "Person", titled=True)
-    plain = _node("js", "john smith", "Person", 3)
-    assert corpus_merges([footballer, plain]) == {"js": "js-f"}
-    politician = _node("js-p", "john smith", "Person", titled=True)
-    assert corpus_merges([footballer, politician, plain]) == {}  # which John Smith? neither
-    film = _node("paris-film", "paris", "Miscellaneous", titled=True)
-    assert corpus_merges([film, _node("paris", "paris", "Location", 9)]) == {}  # the city is not the film
-    # a mistyped plain node follows its name's majority all the way to the title entity
-    chained = corpus_merges([footballer, plain, _node("js-l", "john smith", "Location")])
-    assert chained == {"js": "js-f", "js-l": "js-f"}
-
-
-def test_corpus_merges_never_make_a_cycle_through_a_node_with_two_names():
-    a = [_node("a", "x", "Person", 3), _node("a", "y", "Person", 1)]
-    b = [_node("b", "x", "Location", 1), _node("b", "y", "Location", 3)]
-    merges = corpus_merges([*a, *b])
-    assert merges == {"b": "a"}  # "x" decides first; "y" would send a to b, which already joined a
-
-
-def test_two_nodes_one_document_tells_apart_never_merge():
-    person = NodeRecord("ep", "elvis presley", "person", frozenset({"Person"}), frozenset({"a", "b", "c"}), False)
-    album = NodeRecord("ep-album", "elvis presley", "thing", frozenset({"Miscellaneous"}), frozenset({"c"}), False)
-    assert corpus_merges([person, album]) == {}  # document c has the album by the singer
-
-
 def test_one_name_typed_two_ways_in_a_passage_is_one_thing_unless_the_two_are_related():
     parsed = _parsed("Needtobreathe released Rivers . Needtobreathe toured . Needtobreathe sang .")
     band = PredictedEntity((Span(0, 1), Span(4, 5)), "ORG", 0.8)
@@ -169,63 +123,11 @@ def test_one_name_typed_two_ways_in_a_passage_is_one_thing_unless_the_two_are_re
     assert [(e.label, e.type) for e in resolved.entities] == [("Elvis Presley", "MISC"), ("Elvis Presley", "PER")]
 
 
-def test_spelling_variants_are_one_name_spelled_two_ways_never_another_name():
-    for first, second in [
-        ("Jay Z", "Jay-Z"),
-        ("Taïeb Louhichi", "Taieb Louhichi"),
-        ("Gustav Adolph", "Gustavus Adolphus"),
-    ]:
-        assert spelling_variants(first, second), (first, second)
-    for first, second in [
-        ("Conrad II", "Conrad III"),  # numerals
-        ("3rd Viscount Addison", "2nd Viscount Addison"),
-        ("West Sussex", "Sussex"),  # a missing word
-        ("Richard Sackville", "John Sackville"),
-        ("Mingus Dynasty", "Ming Dynasty"),  # alike, not alike enough
-        ("Alfonso \u0399\u0399\u0399", "Alfonso"),  # a word in another script is still a word
-    ]:
-        assert not spelling_variants(first, second), (first, second)
-
-
-def _vectors(table: dict[str, list[float]]):
-    import numpy as np
-
-    def encode(names: list[str]):
-        vectors = np.asarray([table[name] for name in names], dtype=np.float32)
-        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-
-    return encode
-
-
-def test_alias_merges_join_spelling_variants_the_encoder_finds_alike():
-    nodes = [
-        _node("jz", "jay z", "Person", 3),
-        _node("jz2", "jay-z", "Person", 1),
-        _node("ab", "anne boleyn", "Person", titled=True),
-        _node("ab2", "ann boleyn", "Person", 4),
-        _node("ab3", "ann boleyn", "Location"),  # another class: not a candidate
-        _node("cc", "carl mathews", "Person"),
-        _node("cc2", "carle mathews", "Person"),  # a spelling variant the encoder puts apart
-    ]
-    table = {
-        "jay z": [1, 0, 0],
-        "jay-z": [1, 0.1, 0],
-        "anne boleyn": [0, 1, 0],
-        "ann boleyn": [0, 1, 0.2],
-        "carl mathews": [0, 0, 1],
-        "carle mathews": [0, 1, 1],
-    }
-    merges = alias_merges(nodes, {}, _vectors(table), threshold=0.9)
-    assert merges == {"jz2": "jz", "ab2": "ab"}  # the title entity is canonical, then the node in more documents
-    assert alias_merges(nodes, {}, _vectors(table), threshold=1.01) == {}  # above 1: off
-    # a node already merged by name takes part as its canonical node, with all its documents
-    assert alias_merges(nodes, {"jz2": "jz"}, _vectors(table), threshold=0.9) == {"ab2": "ab"}
-
-
-def test_alias_merges_never_join_nodes_one_document_mentions_or_two_title_entities():
-    shared = NodeRecord("a", "marie de coucy", "person", frozenset({"Person"}), frozenset({"d1"}), False)
-    other = NodeRecord("b", "mary de coucy", "person", frozenset({"Person"}), frozenset({"d1", "d2"}), False)
-    table = {"marie de coucy": [1, 0], "mary de coucy": [1, 0.01]}
-    assert alias_merges([shared, other], {}, _vectors(table)) == {}
-    titles = [_node("x", "marie de coucy", "Person", titled=True), _node("y", "mary de coucy", "Person", titled=True)]
-    assert alias_merges(titles, {}, _vectors(table)) == {}
+def test_a_reading_related_to_one_already_joined_stays_apart():
+    parsed = _parsed("Hamilton Hamilton met Hamilton in Hamilton .")
+    company = PredictedEntity((Span(0, 1), Span(1, 2)), "ORG", 0.9)
+    person, place = PredictedEntity((Span(3, 4),), "PER", 0.8), PredictedEntity((Span(5, 6),), "LOC", 0.7)
+    lived = (PredictedRelation(1, 2, "P551", 0.9),)  # the person lived in the place: two things
+    resolved = resolve_document(parsed, Extraction(parsed.text, (company, person, place), lived))
+    assert [(e.type, len(e.mentions)) for e in resolved.entities] == [("ORG", 3), ("LOC", 1)]
+    assert [(r.head, r.tail, r.label) for r in resolved.relations] == [(0, 1, "P551")]  # the relation survives

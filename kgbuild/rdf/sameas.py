@@ -1,7 +1,8 @@
 """Corpus-level entity resolution inside the store: one real thing, one node, across documents.
 
 Document files keep the IRIs their own extraction minted; the store, built from them, rewrites
-each merged IRI to its canonical node (`kgbuild.resolution.corpus_merges`) in every named graph.
+each merged IRI to its canonical node (`kgbuild.corpus_resolution`: same-name merges, then spelling
+variants by the base encoder) in every named graph.
 The merged node's label in a document becomes an alias there, and the graph
 ``{base}graph/resolution`` records ``merged owl:sameAs canonical`` so old IRIs stay resolvable.
 """
@@ -13,9 +14,10 @@ from typing import Any
 
 from rdflib import URIRef
 
+from kgbuild.corpus_resolution import ALIAS_THRESHOLD, NodeRecord, alias_merges, corpus_merges
 from kgbuild.rdf.graph import IDENTITY_GROUPS
 from kgbuild.rdf.iris import normalize_label
-from kgbuild.resolution import ALIAS_THRESHOLD, NodeRecord, alias_merges, corpus_merges, title_name
+from kgbuild.resolution import title_name
 
 _PREFIXES = (
     "PREFIX kg: <https://w3id.org/kgbuild/ontology#>\n"
@@ -26,7 +28,7 @@ _PREFIXES = (
 )
 _CHUNK = 500  # merges per update request
 # Part of the store's stamp: a change to the corpus-level rules rebuilds the store, not the documents.
-CORPUS_RESOLUTION_VERSION = 3
+CORPUS_RESOLUTION_VERSION = 4
 
 
 def node_records(store: Any) -> list[NodeRecord]:

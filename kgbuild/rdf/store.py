@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from kgbuild.errors import InputTextError
+from kgbuild.errors import DataFormatError, InputTextError
 from kgbuild.records import Document
 
 HEADER = "# kgbuild "
@@ -59,6 +59,8 @@ class KnowledgeGraphDir:
             raise InputTextError(f"{self.path}: not a knowledge-graph directory (no documents/ folder)")
         self.documents = self.path / "documents"
         self.runs = self.path / "runs"
+        if create and not (self.path / RESOLUTION_FILE).is_file():
+            self.configure_resolution()  # fixed at creation: a later process's environment does not change it
         if create:
             for leftover in [*self.documents.glob(".*.partial"), *self.runs.glob(".*.partial")]:
                 leftover.unlink()  # a write cut short by a kill; its document is simply not finished
@@ -103,38 +105,38 @@ class KnowledgeGraphDir:
         """Return how the store merges nodes across documents: ``alias_threshold`` and ``name_encoder``.
 
         Raises:
-            InputTextError: ``resolution.json`` is not a JSON object of those settings (names the file).
+            DataFormatError: ``resolution.json`` is not a JSON object of those settings (names the file).
 
         """
-        from kgbuild.resolution import ALIAS_THRESHOLD
+        from kgbuild.corpus_resolution import ALIAS_THRESHOLD
         from kgbuild.settings import base_model_name
 
-        settings: dict[str, Any] = {"alias_threshold": ALIAS_THRESHOLD, "name_encoder": base_model_name()}
         file = self.path / RESOLUTION_FILE
-        if file.is_file():
-            try:
-                stored = json.loads(file.read_text(encoding="utf-8"))
-                threshold = float(stored.get("alias_threshold", ALIAS_THRESHOLD))
-                encoder = str(stored.get("name_encoder", settings["name_encoder"]))
-            except (ValueError, TypeError, AttributeError) as error:
-                raise InputTextError(f"{file}: not valid resolution settings ({error})") from None
-            settings = {"alias_threshold": threshold, "name_encoder": encoder}
-        return settings
+        if not file.is_file():
+            return {"alias_threshold": ALIAS_THRESHOLD, "name_encoder": base_model_name()}
+        try:
+            stored = json.loads(file.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as error:
+            raise DataFormatError(f"{file}: not JSON ({error})") from None
+        if not isinstance(stored, dict) or set(stored) != {"alias_threshold", "name_encoder"}:
+            raise DataFormatError(f"{file}: need exactly the keys alias_threshold and name_encoder, got {stored!r}")
+        _check_resolution(stored["alias_threshold"], stored["name_encoder"], str(file))
+        return {"alias_threshold": float(stored["alias_threshold"]), "name_encoder": stored["name_encoder"]}
 
     def configure_resolution(self, alias_threshold: float | None = None, name_encoder: str | None = None) -> None:
         """Set the corpus-level resolution settings (None keeps the current one); the store rebuilds to match.
 
         Raises:
-            ValueError: a negative threshold (above 1 turns alias merging off).
+            ValueError: a threshold that is negative or not a number (above 1 turns alias merging off),
+                or an empty encoder name.
 
         """
-        if alias_threshold is not None and not alias_threshold >= 0:
-            raise ValueError(f"alias_threshold must be >= 0 (above 1: no alias merges), got {alias_threshold}")
         settings = self.resolution_settings()
         if alias_threshold is not None:
             settings["alias_threshold"] = alias_threshold
         if name_encoder is not None:
             settings["name_encoder"] = name_encoder
+        _check_resolution(settings["alias_threshold"], settings["name_encoder"], "resolution settings")
         write_atomically(self.path / RESOLUTION_FILE, json.dumps(settings, indent=2) + "\n")
 
     def _stamp(self) -> str:
@@ -142,7 +144,10 @@ class KnowledgeGraphDir:
         from kgbuild.resolution import RESOLUTION_VERSION
 
         listing = [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in self.files()]
-        versions = [RESOLUTION_VERSION, CORPUS_RESOLUTION_VERSION, self.resolution_settings()]
+        settings = self.resolution_settings()
+        if settings["alias_threshold"] > 1:  # no alias merges: which encoder would have run does not matter
+            del settings["name_encoder"]
+        versions = [RESOLUTION_VERSION, CORPUS_RESOLUTION_VERSION, settings]
         return hashlib.sha256(json.dumps([versions, listing], sort_keys=True).encode()).hexdigest()
 
     def store(self) -> Any:
@@ -178,6 +183,19 @@ class KnowledgeGraphDir:
         from rdflib import Dataset
 
         return Dataset(store=OxigraphStore(store=self.store()))
+
+
+def _check_resolution(threshold: Any, encoder: Any, where: str) -> None:
+    """Raise ValueError (DataFormatError from a file) unless the threshold is a number >= 0 and the encoder a name."""
+    import math
+
+    error = DataFormatError if where.endswith(RESOLUTION_FILE) else ValueError
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not math.isfinite(threshold):
+        raise error(f"{where}: alias_threshold must be a number >= 0 (above 1: no alias merges), got {threshold!r}")
+    if threshold < 0:
+        raise error(f"{where}: alias_threshold must be >= 0 (above 1: no alias merges), got {threshold}")
+    if not isinstance(encoder, str) or not encoder:
+        raise error(f"{where}: name_encoder must be a model name or directory, got {encoder!r}")
 
 
 class _Concatenation(io.RawIOBase):

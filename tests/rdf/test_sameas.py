@@ -1,9 +1,11 @@
 """Corpus-level resolution when the store is built: merged IRIs are rewritten, sameAs links kept."""
 
+import json
+
 import pytest
 from rdflib import OWL, RDF, RDFS, URIRef
 
-from kgbuild.errors import InputTextError
+from kgbuild.errors import DataFormatError
 from kgbuild.rdf.graph import ModelInfo, document_nquads, graph_summary, identity_group
 from kgbuild.rdf.iris import IriMinter
 from kgbuild.rdf.namespaces import KG
@@ -104,8 +106,32 @@ def test_spelling_variants_merge_across_documents_by_the_configured_threshold(tm
 
 def test_unreadable_resolution_settings_name_the_file(tmp_path):
     kg = KnowledgeGraphDir(tmp_path / "kg", create=True)
-    (kg.path / "resolution.json").write_text('{"alias_threshold": "high"}')
-    with pytest.raises(InputTextError, match=r"resolution\.json"):
-        kg.resolution_settings()
+    assert json.loads((kg.path / "resolution.json").read_text())["alias_threshold"] == 0.9  # fixed at creation
+    for text in ('{"alias_threshold": "high", "name_encoder": "x"}', "[1]", '{"alias_treshold": 0.9}', "{", "NaN"):
+        (kg.path / "resolution.json").write_text(text)
+        with pytest.raises(DataFormatError, match=r"resolution\.json"):
+            kg.resolution_settings()
+    (kg.path / "resolution.json").write_text('{"alias_threshold": -1, "name_encoder": "x"}')
+    with pytest.raises(DataFormatError, match="got -1"):
+        kg.dataset()
+    (kg.path / "resolution.json").unlink()
     with pytest.raises(ValueError, match="got -1"):
         kg.configure_resolution(alias_threshold=-1)
+    with pytest.raises(ValueError, match="nan"):
+        kg.configure_resolution(alias_threshold=float("nan"))
+    assert not (kg.path / "resolution.json").exists()  # nothing half-written
+
+
+def test_a_mistyped_name_and_a_spelling_variant_both_reach_the_title_entity(tmp_path):
+    kg = KnowledgeGraphDir(tmp_path / "kg", create=True)
+    kg.configure_resolution(name_encoder="hashing-64")
+    _write(kg, "t", "Jay-Z is a rapper .", "Jay-Z", [_person(0, 1)])
+    _write(kg, "a", "Jay Z sang .", "", [_person(0, 2)])
+    _write(kg, "b", "Jay Z toured .", "", [_person(0, 2)])
+    _write(kg, "c", "Jay Z wrote .", "", [PredictedEntity((Span(0, 2),), "MISC", 0.6)])  # outvoted two to one
+    dataset = kg.dataset()
+    dataset.default_union = True
+    title = URIRef(MINTER.entity("Jay-Z", identity_group("PER")))
+    links = set(dataset.subject_objects(OWL.sameAs))
+    assert {new for _, new in links} == {title} and len(links) == 2  # both old IRIs point at the final node
+    assert set(dataset.subjects(KG.mentionedIn, None)) == {title}
