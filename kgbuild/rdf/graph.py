@@ -100,7 +100,8 @@ def constraints() -> tuple[dict[URIRef, URIRef], dict[URIRef, URIRef]]:
     return domains, ranges
 
 
-def _fits(kind: URIRef, expected: URIRef | None) -> bool:
+def fits(kind: URIRef, expected: URIRef | None) -> bool:
+    """Whether an entity of class `kind` may stand where a property expects `expected` (None: anything)."""
     return expected is None or expected in (kind, KG.Entity) or not str(expected).startswith(str(KG))
 
 
@@ -154,7 +155,7 @@ def add_document(
         except KeyError:
             prop = None
         if prop is None or not (
-            _fits(entity_class(head.type), domains.get(prop)) and _fits(entity_class(tail.type), ranges.get(prop))
+            fits(entity_class(head.type), domains.get(prop)) and fits(entity_class(tail.type), ranges.get(prop))
         ):
             stats.rejected += 1
             stats.rejected_examples.append(f"{head.type} {relation.label} {tail.type}")

@@ -28,7 +28,7 @@ _PREFIXES = (
 )
 _CHUNK = 500  # merges per update request
 # Part of the store's stamp: a change to the corpus-level rules rebuilds the store, not the documents.
-CORPUS_RESOLUTION_VERSION = 4
+CORPUS_RESOLUTION_VERSION = 5
 
 
 def node_records(store: Any) -> list[NodeRecord]:
@@ -75,6 +75,9 @@ def resolve_store(store: Any, name_encoder: str = "", alias_threshold: float = A
     aliases = alias_merges(records, merges, encode, alias_threshold)
     merges = {old: aliases.get(new, new) for old, new in merges.items()} | aliases
     pairs = sorted(merges.items())
+    if not pairs:
+        return 0
+    graph = pairs[0][0].rsplit("entity/", 1)[0] + "graph/resolution"
     for first in range(0, len(pairs), _CHUNK):
         values = " ".join(f"(<{old}> <{new}>)" for old, new in pairs[first : first + _CHUNK])
         olds = " ".join(f"<{old}>" for old, _ in pairs[first : first + _CHUNK])
@@ -97,6 +100,52 @@ def resolve_store(store: Any, name_encoder: str = "", alias_threshold: float = A
             + " } GRAPH ?g { ?s ?p ?old } }"
         )
         links = " ".join(f"<{old}> owl:sameAs <{new}> ." for old, new in pairs[first : first + _CHUNK])
-        graph = pairs[first][0].rsplit("entity/", 1)[0] + "graph/resolution"
         store.update(_PREFIXES + f"INSERT DATA {{ GRAPH <{graph}> {{ {links} }} }}")
+    dropped = _drop_violations(store, sorted({new for _, new in pairs}))
+    if dropped:
+        note = f"{dropped} relations dropped after merging: their node's class violates the property's domain or range"
+        store.update(_PREFIXES + f'INSERT DATA {{ GRAPH <{graph}> {{ <{graph}> rdfs:comment "{note}" }} }}')
     return len(pairs)
+
+
+def _drop_violations(store: Any, nodes: list[str]) -> int:
+    """Delete the relations (and their reified statements) that a merge left violating a domain or range.
+
+    A merged node's relations move to its canonical node, whose class may not be what the property
+    expects (a work's "performer" relation on the person the work's name also names); return how many.
+    """
+    from kgbuild.rdf.graph import constraints, fits
+
+    domains, ranges = constraints()
+    quads: set[tuple[str, str, str, str]] = set()
+    for first in range(0, len(nodes), _CHUNK):
+        values = " ".join(f"<{node}>" for node in nodes[first : first + _CHUNK])
+        rows = store.query(
+            _PREFIXES + "SELECT ?g ?s ?p ?o WHERE { VALUES ?n { " + values + " } GRAPH ?g {"
+            " { ?n ?p ?o BIND(?n AS ?s) } UNION { ?s ?p ?n BIND(?n AS ?o) } } FILTER(isIRI(?o)) }"
+        )
+        for row in rows:
+            if URIRef(row["p"].value) in domains or URIRef(row["p"].value) in ranges:
+                quads.add((row["g"].value, row["s"].value, row["p"].value, row["o"].value))
+    ends = sorted({x for _, s, _, o in quads for x in (s, o)})
+    classes: dict[str, set[URIRef]] = defaultdict(set)
+    for first in range(0, len(ends), _CHUNK):
+        values = " ".join(f"<{node}>" for node in ends[first : first + _CHUNK])
+        for row in store.query(_PREFIXES + "SELECT ?e ?c WHERE { VALUES ?e { " + values + " } GRAPH ?h { ?e a ?c } }"):
+            classes[row["e"].value].add(URIRef(row["c"].value))
+
+    def allowed(node: str, expected: URIRef | None) -> bool:
+        return not classes[node] or any(fits(kind, expected) for kind in classes[node])
+
+    violating = sorted(
+        (g, s, p, o)
+        for g, s, p, o in quads
+        if not (allowed(s, domains.get(URIRef(p))) and allowed(o, ranges.get(URIRef(p))))
+    )
+    for first in range(0, len(violating), _CHUNK):
+        values = " ".join(f"(<{g}> <{s}> <{p}> <{o}>)" for g, s, p, o in violating[first : first + _CHUNK])
+        store.update(
+            _PREFIXES + "DELETE { GRAPH ?g { ?s ?p ?o . ?t ?tp ?to } } WHERE { VALUES (?g ?s ?p ?o) { " + values + " }"
+            " GRAPH ?g { ?s ?p ?o OPTIONAL { ?t rdf:subject ?s ; rdf:predicate ?p ; rdf:object ?o ; ?tp ?to } } }"
+        )
+    return len(violating)

@@ -135,3 +135,21 @@ def test_a_mistyped_name_and_a_spelling_variant_both_reach_the_title_entity(tmp_
     links = set(dataset.subject_objects(OWL.sameAs))
     assert {new for _, new in links} == {title} and len(links) == 2  # both old IRIs point at the final node
     assert set(dataset.subjects(KG.mentionedIn, None)) == {title}
+
+
+def test_a_relation_a_merge_leaves_against_the_property_domain_is_dropped_and_counted(tmp_path):
+    from kgbuild.rdf.namespaces import WDT
+
+    kg = KnowledgeGraphDir(tmp_path / "kg", create=True)
+    place = PredictedEntity((Span(0, 2),), "LOC", 0.9)
+    _write(kg, "a", "Bo Ek is a town .", "", [place])
+    _write(kg, "b", "Bo Ek lies north .", "", [place])
+    # one passage reads "Bo Ek" as a person born in Rome; two to one, it is the town
+    born = [_person(0, 2), PredictedEntity((Span(5, 6),), "LOC", 0.9)]
+    _write(kg, "c", "Bo Ek was born in Rome .", "", born, [PredictedRelation(0, 1, "P19", 0.8)])
+    dataset = kg.dataset()
+    dataset.default_union = True
+    assert list(dataset.triples((None, WDT.P19, None))) == []
+    assert list(dataset.triples((None, RDF.predicate, WDT.P19))) == []  # its reified statement goes too
+    [note] = [str(o) for s, o in dataset.subject_objects(RDFS.comment) if str(s).endswith("graph/resolution")]
+    assert note.startswith("1 relations dropped after merging")
