@@ -133,6 +133,9 @@ def build_knowledge_graph(
 ) -> BuildReport:
     """Extract new and changed documents of a corpus into the knowledge-graph directory `kg`.
 
+    Per document: spaCy parse -> extractor -> spaCy's entities for the types the extractor lacks
+    (`kgbuild.named`) -> resolution (`kgbuild.resolution`) -> one named graph (`kgbuild.rdf.graph`);
+    the store merges across documents when it is built (`kgbuild.rdf.sameas`).
     Resumable and idempotent: a document whose content and model are unchanged since it was
     written is skipped, a changed one replaces its own named graph, each is written atomically.
 
