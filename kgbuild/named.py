@@ -13,7 +13,8 @@ from collections.abc import Iterable
 
 from kgbuild.records import Extraction, ParsedDocument, PredictedEntity, Span
 
-# spaCy's OntoNotes labels as extractor-style types (`kgbuild.rdf.graph.ENTITY_CLASSES` maps both to classes).
+# spaCy's OntoNotes labels as extractor-style types (`kgbuild.rdf.graph.ENTITY_CLASSES` maps both to classes);
+# ORDINAL ("first") is left out: an ordinal is a rank, not a quantity.
 SPACY_TYPES = {
     "PERSON": "PER",
     "ORG": "ORG",
@@ -26,7 +27,6 @@ SPACY_TYPES = {
     "QUANTITY": "NUM",
     "MONEY": "NUM",
     "PERCENT": "NUM",
-    "ORDINAL": "NUM",
     "NORP": "MISC",
     "EVENT": "MISC",
     "WORK_OF_ART": "MISC",
@@ -57,6 +57,8 @@ def add_named_entities(parsed: ParsedDocument, extraction: Extraction, missing: 
     grouped: dict[tuple[str, str], list[Span]] = {}
     for span, label in parsed.named:
         kind = SPACY_TYPES.get(label)
+        if kind == "NUM" and parsed.surface(span).isalpha():
+            continue  # "two", "dozens": one value node per spelling would join every passage that counts
         if kind in missing and not taken.intersection(range(span.start, span.end)):
             grouped.setdefault((parsed.surface(span).casefold(), kind), []).append(span)
             taken.update(range(span.start, span.end))

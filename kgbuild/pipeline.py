@@ -161,8 +161,11 @@ def build_knowledge_graph(
     model_key = f"{model_name}@{model_version}@{min_confidence}@{minter.base}@resolution-{RESOLUTION_VERSION}"
     config = getattr(extractor, "config", None)
     missing = missing_types(config.entity_types) if config is not None else frozenset()
-    if missing:  # spaCy fills types the model lacks: part of what decides a document's graph
-        model_key += "@spacy-" + ",".join(sorted(missing))
+    if missing:  # spaCy fills types the model lacks: its pipeline is part of what decides a document's graph
+        from kgbuild.settings import spacy_model_name
+
+        spacy_name = getattr(parser, "name", None) or spacy_model_name()
+        model_key += f"@spacy-{spacy_name}-" + ",".join(sorted(missing))
     finished = kg.finished()
     report = BuildReport()
     digests: dict[str, str] = {}

@@ -21,12 +21,12 @@ SHIPPED_MODELS = ("conll04", "wikidata")
 
 def base_model_name() -> str:
     """Return the configured base encoder: a local directory or the packaged default."""
-    return os.environ.get("KGBUILD_BASE_MODEL", DEFAULT_BASE_MODEL)
+    return os.environ.get("KGBUILD_BASE_MODEL") or DEFAULT_BASE_MODEL
 
 
 def spacy_model_name() -> str:
     """Return the configured spaCy pipeline name or path."""
-    return os.environ.get("KGBUILD_SPACY_MODEL", DEFAULT_SPACY_MODEL)
+    return os.environ.get("KGBUILD_SPACY_MODEL") or DEFAULT_SPACY_MODEL
 
 
 def resolve_base_model(name: str) -> Path:

@@ -72,3 +72,13 @@ def test_a_conll04_graph_gets_spacys_dates_and_a_wikidata_graph_does_not(tmp_pat
     dataset = other.dataset()
     dataset.default_union = True
     assert set(dataset.subjects(RDF.type, KG.Time)) == set()
+
+
+def test_spelled_out_numbers_and_ordinals_are_not_value_nodes():
+    tokens = ("two", "men", "came", "first", "in", "1950", ".")
+    starts = tuple(sum(len(t) + 1 for t in tokens[:i]) for i in range(len(tokens)))
+    ends = tuple(s + len(t) for s, t in zip(starts, tokens, strict=True))
+    named = ((Span(0, 1), "CARDINAL"), (Span(3, 4), "ORDINAL"), (Span(5, 6), "DATE"))
+    parsed = ParsedDocument(Document("d", " ".join(tokens)), TokenizedText(tokens), starts, ends, named)
+    filled = add_named_entities(parsed, Extraction(TokenizedText(tokens)), frozenset({"NUM", "TIME"}))
+    assert [(e.mentions, e.type) for e in filled.entities] == [((Span(5, 6),), "TIME")]

@@ -62,7 +62,12 @@ class KnowledgeGraphDir:
         if create and not (self.path / RESOLUTION_FILE).is_file():
             self.configure_resolution()  # fixed at creation: a later process's environment does not change it
         if create:
-            for leftover in [*self.documents.glob(".*.partial"), *self.runs.glob(".*.partial")]:
+            partials = [
+                *self.path.glob(".*.partial"),
+                *self.documents.glob(".*.partial"),
+                *self.runs.glob(".*.partial"),
+            ]
+            for leftover in partials:
                 leftover.unlink()  # a write cut short by a kill; its document is simply not finished
 
     def document_file(self, document_id: str) -> Path:
@@ -113,7 +118,7 @@ class KnowledgeGraphDir:
 
         file = self.path / RESOLUTION_FILE
         if not file.is_file():
-            return {"alias_threshold": ALIAS_THRESHOLD, "name_encoder": base_model_name()}
+            return {"alias_threshold": ALIAS_THRESHOLD, "name_encoder": _encoder_name(base_model_name())}
         try:
             stored = json.loads(file.read_text(encoding="utf-8"))
         except (ValueError, UnicodeDecodeError) as error:
@@ -131,11 +136,12 @@ class KnowledgeGraphDir:
                 or an empty encoder name.
 
         """
-        settings = self.resolution_settings()
+        given = alias_threshold is not None and name_encoder is not None
+        settings = {} if given else self.resolution_settings()  # both given: a broken file is simply replaced
         if alias_threshold is not None:
             settings["alias_threshold"] = alias_threshold
         if name_encoder is not None:
-            settings["name_encoder"] = name_encoder
+            settings["name_encoder"] = _encoder_name(name_encoder)
         _check_resolution(settings["alias_threshold"], settings["name_encoder"], "resolution settings")
         write_atomically(self.path / RESOLUTION_FILE, json.dumps(settings, indent=2) + "\n")
 
@@ -183,6 +189,16 @@ class KnowledgeGraphDir:
         from rdflib import Dataset
 
         return Dataset(store=OxigraphStore(store=self.store()))
+
+
+def _encoder_name(name: str) -> str:
+    """Return an encoder name as kept in ``resolution.json``: the default when empty, a directory made absolute."""
+    from kgbuild.settings import DEFAULT_BASE_MODEL
+
+    if not name:
+        return DEFAULT_BASE_MODEL
+    path = Path(name).expanduser()
+    return str(path.resolve()) if path.is_dir() else name
 
 
 def _check_resolution(threshold: Any, encoder: Any, where: str) -> None:

