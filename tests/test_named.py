@@ -4,24 +4,13 @@ from kgbuild.named import SPACY_CONFIDENCE, add_named_entities, missing_types
 from kgbuild.records import (
     Document,
     Extraction,
-    ParsedDocument,
     PredictedEntity,
     PredictedRelation,
     Span,
-    TokenizedText,
 )
+from tests.records import parsed_document
 
-TOKENS = ("Ann", "Lee", "left", "Acme", "in", "May", "1950", "and", "May", "1950", ".")
-
-
-def _parsed(named) -> ParsedDocument:
-    starts, position = [], 0
-    for token in TOKENS:
-        starts.append(position)
-        position += len(token) + 1
-    ends = tuple(s + len(t) for s, t in zip(starts, TOKENS, strict=True))
-    text = " ".join(TOKENS)
-    return ParsedDocument(Document("d", text), TokenizedText(TOKENS), tuple(starts), ends, tuple(named))
+TEXT = "Ann Lee left Acme in May 1950 and May 1950 ."
 
 
 def test_a_conll04_model_lacks_dates_and_amounts_a_wikidata_model_lacks_nothing():
@@ -30,15 +19,16 @@ def test_a_conll04_model_lacks_dates_and_amounts_a_wikidata_model_lacks_nothing(
 
 
 def test_spacy_dates_join_the_extraction_where_the_model_found_nothing():
-    named = [(Span(0, 2), "PERSON"), (Span(3, 4), "DATE"), (Span(5, 7), "DATE"), (Span(8, 10), "DATE")]
+    named = ((Span(0, 2), "PERSON"), (Span(3, 4), "DATE"), (Span(5, 7), "DATE"), (Span(8, 10), "DATE"))
+    parsed = parsed_document(TEXT, named=named)
     person, company = PredictedEntity((Span(0, 2),), "Peop", 0.9), PredictedEntity((Span(3, 4),), "Org", 0.8)
     relation = PredictedRelation(0, 1, "Work_For", 0.7)
-    extraction = Extraction(TokenizedText(TOKENS), (person, company), (relation,))
-    filled = add_named_entities(_parsed(named), extraction, missing_types(["Peop", "Org", "Loc", "Other"]))
+    extraction = Extraction(parsed.text, (person, company), (relation,))
+    filled = add_named_entities(parsed, extraction, missing_types(["Peop", "Org", "Loc", "Other"]))
     # "Acme" is the model's (spaCy's DATE there is ignored); both "May 1950" are one date entity
     assert filled.entities == (person, company, PredictedEntity((Span(5, 7), Span(8, 10)), "TIME", SPACY_CONFIDENCE))
     assert filled.relations == (relation,)
-    assert add_named_entities(_parsed(named), extraction, frozenset()) is extraction
+    assert add_named_entities(parsed, extraction, frozenset()) is extraction
 
 
 class _PeopleOnly:
@@ -75,10 +65,7 @@ def test_a_conll04_graph_gets_spacys_dates_and_a_wikidata_graph_does_not(tmp_pat
 
 
 def test_spelled_out_numbers_and_ordinals_are_not_value_nodes():
-    tokens = ("two", "men", "came", "first", "in", "1950", ".")
-    starts = tuple(sum(len(t) + 1 for t in tokens[:i]) for i in range(len(tokens)))
-    ends = tuple(s + len(t) for s, t in zip(starts, tokens, strict=True))
     named = ((Span(0, 1), "CARDINAL"), (Span(3, 4), "ORDINAL"), (Span(5, 6), "DATE"))
-    parsed = ParsedDocument(Document("d", " ".join(tokens)), TokenizedText(tokens), starts, ends, named)
-    filled = add_named_entities(parsed, Extraction(TokenizedText(tokens)), frozenset({"NUM", "TIME"}))
+    parsed = parsed_document("two men came first in 1950 .", named=named)
+    filled = add_named_entities(parsed, Extraction(parsed.text), frozenset({"NUM", "TIME"}))
     assert [(e.mentions, e.type) for e in filled.entities] == [((Span(5, 6),), "TIME")]

@@ -2,30 +2,17 @@ import pytest
 
 from kgbuild.rdf.iris import IriMinter
 from kgbuild.records import (
-    Document,
     Extraction,
-    ParsedDocument,
     PredictedEntity,
     PredictedRelation,
     Span,
-    TokenizedText,
 )
 from kgbuild.resolution import resolve_document, title_match, title_name
-
-
-def _parsed(text: str, title: str = "") -> ParsedDocument:
-    tokens, starts, position = [], [], 0
-    for token in text.split():
-        position = text.index(token, position)
-        tokens.append(token)
-        starts.append(position)
-        position += len(token)
-    ends = tuple(s + len(t) for s, t in zip(starts, tokens, strict=True))
-    return ParsedDocument(Document("d", text, title), TokenizedText(tuple(tokens)), tuple(starts), ends)
+from tests.records import parsed_document
 
 
 def test_a_later_surname_joins_the_full_name_and_relations_follow():
-    parsed = _parsed("Willi Schneider won gold . Schneider trained in Bonn . Schneider Bank paid .")
+    parsed = parsed_document("Willi Schneider won gold . Schneider trained in Bonn . Schneider Bank paid .")
     entities = (
         PredictedEntity((Span(0, 2),), "PER", 0.9),
         PredictedEntity((Span(5, 6),), "PER", 0.8),
@@ -43,7 +30,7 @@ def test_a_later_surname_joins_the_full_name_and_relations_follow():
 
 
 def test_acronyms_join_organisations():
-    parsed = _parsed("The North Atlantic Treaty Organization met . NATO agreed .")
+    parsed = parsed_document("The North Atlantic Treaty Organization met . NATO agreed .")
     entities = (PredictedEntity((Span(1, 5),), "ORG", 0.9), PredictedEntity((Span(7, 8),), "ORG", 0.9))
     resolved = resolve_document(parsed, Extraction(parsed.text, entities, ()))
     assert len(resolved.entities) == 1 and resolved.entities[0].aliases == ("NATO",)
@@ -53,7 +40,7 @@ def test_title_entity_keeps_its_disambiguator_in_iri_and_label_so_namesakes_stay
     minter = IriMinter()
     keys = []
     for title in ("John Smith (footballer)", "John Smith (politician)"):
-        parsed = _parsed("John Smith was born in Leeds .", title)
+        parsed = parsed_document("John Smith was born in Leeds .", title)
         entities = (PredictedEntity((Span(0, 2),), "PER", 0.9), PredictedEntity((Span(5, 6),), "LOC", 0.9))
         [person, place] = resolve_document(parsed, Extraction(parsed.text, entities, ())).entities
         assert person.label == person.key == title and person.aliases == ("John Smith",)
@@ -64,7 +51,7 @@ def test_title_entity_keeps_its_disambiguator_in_iri_and_label_so_namesakes_stay
 
 
 def test_an_ambiguous_short_form_joins_nobody():
-    parsed = _parsed("John Smith met Mary Smith . Smith left .")
+    parsed = parsed_document("John Smith met Mary Smith . Smith left .")
     entities = tuple(PredictedEntity((span,), "PER", 0.9) for span in (Span(0, 2), Span(3, 5), Span(6, 7)))
     resolved = resolve_document(parsed, Extraction(parsed.text, entities, ()))
     assert [e.label for e in resolved.entities] == ["John Smith", "Mary Smith", "Smith"]
@@ -89,7 +76,7 @@ def test_title_match_scores_variants_of_a_passage_title(surface: str, title: str
 
 def test_the_best_title_match_becomes_the_title_entity() -> None:
     text = "Joseph Bradley Story was born in Seattle . Joseph Bradley Story played for Mary Story ."
-    parsed = _parsed(text, "Joe Story")
+    parsed = parsed_document(text, "Joe Story")
     words = text.split()
     joseph = PredictedEntity((Span(0, 3), Span(8, 11)), "PER", 0.9)
     mary = PredictedEntity((Span(13, 15),), "PER", 0.9)
@@ -103,7 +90,7 @@ def test_the_best_title_match_becomes_the_title_entity() -> None:
 
 
 def test_one_name_typed_two_ways_in_a_passage_is_one_thing_unless_the_two_are_related():
-    parsed = _parsed("Needtobreathe released Rivers . Needtobreathe toured . Needtobreathe sang .")
+    parsed = parsed_document("Needtobreathe released Rivers . Needtobreathe toured . Needtobreathe sang .")
     band = PredictedEntity((Span(0, 1), Span(4, 5)), "ORG", 0.8)
     person = PredictedEntity((Span(7, 8),), "PER", 0.9)  # fewer mentions: the band wins
     album = PredictedEntity((Span(2, 3),), "MISC", 0.9)
@@ -116,7 +103,7 @@ def test_one_name_typed_two_ways_in_a_passage_is_one_thing_unless_the_two_are_re
     ]
     assert [(r.head, r.tail, r.label) for r in resolved.relations] == [(0, 1, "P175")]  # the relation follows
 
-    parsed = _parsed("Elvis Presley is an album by Elvis Presley .")
+    parsed = parsed_document("Elvis Presley is an album by Elvis Presley .")
     album, singer = PredictedEntity((Span(0, 2),), "MISC", 0.7), PredictedEntity((Span(6, 8),), "PER", 0.9)
     performer = (PredictedRelation(0, 1, "P175", 0.9),)
     resolved = resolve_document(parsed, Extraction(parsed.text, (album, singer), performer))
@@ -124,7 +111,7 @@ def test_one_name_typed_two_ways_in_a_passage_is_one_thing_unless_the_two_are_re
 
 
 def test_a_reading_related_to_one_already_joined_stays_apart():
-    parsed = _parsed("Hamilton Hamilton met Hamilton in Hamilton .")
+    parsed = parsed_document("Hamilton Hamilton met Hamilton in Hamilton .")
     company = PredictedEntity((Span(0, 1), Span(1, 2)), "ORG", 0.9)
     person, place = PredictedEntity((Span(3, 4),), "PER", 0.8), PredictedEntity((Span(5, 6),), "LOC", 0.7)
     lived = (PredictedRelation(1, 2, "P551", 0.9),)  # the person lived in the place: two things

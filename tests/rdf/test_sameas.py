@@ -11,29 +11,20 @@ from kgbuild.rdf.iris import IriMinter
 from kgbuild.rdf.namespaces import KG
 from kgbuild.rdf.store import KnowledgeGraphDir
 from kgbuild.records import (
-    Document,
     Extraction,
-    ParsedDocument,
     PredictedEntity,
     PredictedRelation,
     Span,
-    TokenizedText,
 )
 from kgbuild.resolution import resolve_document
+from tests.records import parsed_document
 
 MINTER = IriMinter()
 MODEL = ModelInfo("test", "1")
 
 
 def _write(kg: KnowledgeGraphDir, doc_id: str, text: str, title: str, entities, relations=()) -> None:
-    tokens, starts, position = [], [], 0
-    for token in text.split():
-        position = text.index(token, position)
-        tokens.append(token)
-        starts.append(position)
-        position += len(token)
-    ends = tuple(s + len(t) for s, t in zip(starts, tokens, strict=True))
-    parsed = ParsedDocument(Document(doc_id, text, title), TokenizedText(tuple(tokens)), tuple(starts), ends)
+    parsed = parsed_document(text, title, doc_id)
     resolved = resolve_document(parsed, Extraction(parsed.text, tuple(entities), tuple(relations)))
     nquads, _ = document_nquads(resolved, MINTER, MODEL, 0.0)
     kg.write_document(doc_id, doc_id, nquads)
