@@ -110,6 +110,22 @@ class BertEncoder:
         return vectors
 
 
+def hashing_encoder(name: str) -> HashingEncoder | None:
+    """Return the `HashingEncoder` that ``hashing`` or ``hashing-DIM`` names; None for any other name."""
+    hashing = re.fullmatch(r"hashing(?:-(\d+))?", name)
+    return HashingEncoder(int(hashing.group(1) or 64)) if hashing else None
+
+
+def bert_encoder(path: str | Path, name: str, max_length: int = 256, query_max_length: int = 64) -> BertEncoder:
+    """Load a local BERT directory as a mean-pooling encoder in eval mode; each call loads a fresh copy."""
+    from transformers import AutoModel, AutoTokenizer
+
+    model = AutoModel.from_pretrained(path, local_files_only=True)
+    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    model.eval()
+    return BertEncoder(model, tokenizer, name, max_length, query_max_length)
+
+
 def load_text_encoder(name: str, max_length: int = 64) -> Encoder:
     """Load the packaged base encoder or a local BERT directory; ``hashing[-DIM]`` gives the double.
 
@@ -119,17 +135,9 @@ def load_text_encoder(name: str, max_length: int = 64) -> Encoder:
         ModelLoadError: the name is neither the packaged default nor a local model directory.
 
     """
-    hashing = re.fullmatch(r"hashing(?:-(\d+))?", name)
-    if hashing:
-        return HashingEncoder(int(hashing.group(1) or 64))
-    return _load_bert(str(resolve_base_model(name).resolve()), max_length)
+    return hashing_encoder(name) or _load_bert(str(resolve_base_model(name).resolve()), max_length)
 
 
 @lru_cache(maxsize=2)
 def _load_bert(path: str, max_length: int) -> BertEncoder:
-    from transformers import AutoModel, AutoTokenizer
-
-    model = AutoModel.from_pretrained(path, local_files_only=True)
-    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-    model.eval()
-    return BertEncoder(model, tokenizer, Path(path).name, max_length, max_length)
+    return bert_encoder(path, Path(path).name, max_length, max_length)

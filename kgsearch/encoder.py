@@ -9,11 +9,11 @@ packaged base encoder's name or any local BERT directory (then used as it is).
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 from kgbuild import BertEncoder, Encoder, HashingEncoder
+from kgbuild.embedding import bert_encoder, hashing_encoder
 from kgbuild.settings import DEFAULT_BASE_MODEL, resolve_base_model
 from kgsearch.errors import SearchIndexError
 
@@ -32,13 +32,11 @@ def load_encoder(name: str | Path = DEFAULT_BASE_MODEL) -> Any:
         SearchIndexError: the directory is neither (names the path).
 
     """
-    from transformers import AutoModel, AutoTokenizer
-
     from kgbuild.errors import ModelLoadError
 
-    hashing = re.fullmatch(r"hashing(?:-(\d+))?", str(name))
-    if hashing:
-        return HashingEncoder(int(hashing.group(1) or 64))
+    double = hashing_encoder(str(name))
+    if double is not None:
+        return double
     path = Path(name).expanduser()
     settings: dict[str, Any] = {}
     if (path / ENCODER_CONFIG).is_file():
@@ -50,24 +48,18 @@ def load_encoder(name: str | Path = DEFAULT_BASE_MODEL) -> Any:
         base_dir = resolve_base_model(base)
     except ModelLoadError as error:
         raise SearchIndexError(f"encoder {str(name)!r}: {error}") from None
-    model = AutoModel.from_pretrained(base_dir)
-    tokenizer = AutoTokenizer.from_pretrained(base_dir)
+    label = settings.get("name") or (path.name if settings else Path(str(base_dir)).name)
+    encoder = bert_encoder(
+        base_dir, str(label), int(settings.get("max_length", 256)), int(settings.get("query_max_length", 64))
+    )
     if settings:
         from safetensors.torch import load_file
 
         state = {key: value.float() for key, value in load_file(str(path / WEIGHTS)).items()}
-        missing, unexpected = model.load_state_dict(state, strict=False)
+        missing, unexpected = encoder.model.load_state_dict(state, strict=False)
         if unexpected or any(not key.startswith(FROZEN_PREFIX) for key in missing):
             raise SearchIndexError(f"encoder {path}: weights do not fit base model {base!r}")
-    label = settings.get("name") or (path.name if settings else Path(str(base_dir)).name)
-    model.eval()
-    return BertEncoder(
-        model,
-        tokenizer,
-        str(label),
-        int(settings.get("max_length", 256)),
-        int(settings.get("query_max_length", 64)),
-    )
+    return encoder
 
 
 def save_encoder(encoder: BertEncoder, out: Path, base_model: str, record: dict[str, Any]) -> None:
