@@ -65,6 +65,9 @@ def train_command(
     threads: Annotated[int, typer.Option(help="Torch threads (0: torch's default).")] = 0,
     name: Annotated[str, typer.Option(help="Model name recorded in its config and provenance.")] = "",
     type_constraints: TypeConstraints = True,
+    ema: Annotated[
+        float, typer.Option(help="Keep and score a moving average of the weights with this decay per step (0: off).")
+    ] = 0.0,
 ) -> None:
     """Fine-tune the joint entity and relation extractor."""
     from kgbuild.extraction.datasets import read_examples
@@ -82,6 +85,7 @@ def train_command(
             seed=seed,
             metric=metric,
             threads=threads or None,
+            ema=ema,
         )
         examples, dev_examples = _dev_split(read_examples(data), dev, holdout)
         config = ExtractorConfig(

@@ -65,3 +65,24 @@ def test_mean_metric_selects_on_both_relation_figures(tiny_config, tiny_examples
     assert all("dev_gold_f1" in record for record in metrics["history"])
     report = {"relations_end_to_end": {"micro": {"f1": 60.0}}, "relations_gold_entities": {"micro": {"f1": 80.0}}}
     assert [dev_figure(report, m) for m in ("end_to_end", "gold_entities", "mean")] == [60.0, 80.0, 70.0]
+
+
+def test_weight_averaging_scores_and_saves_the_averaged_weights(tiny_config, tiny_examples, tmp_path):
+    from dataclasses import replace
+
+    import pytest
+    import torch
+    from safetensors.torch import load_file
+
+    short = replace(OVERFIT, epochs=3, batch_size=1)  # several steps an epoch: the average lags the weights
+    plain = train(tiny_examples, tiny_examples, tmp_path / "plain", tiny_config, short, progress=False)
+    averaged = train(tiny_examples, tiny_examples, tmp_path / "ema", tiny_config, replace(short, ema=0.9))
+    # Same seed, same steps: the raw weights follow the plain run, the averaged ones are what is scored.
+    assert [h["loss"] for h in averaged["history"]] == [h["loss"] for h in plain["history"]]
+    assert [h["dev_f1_raw"] for h in averaged["history"]] == [h["dev_f1"] for h in plain["history"]]
+    assert "dev_f1_raw" not in plain["history"][0]
+    heads = load_file(str(tmp_path / "ema" / "heads.safetensors"))
+    plain_heads = load_file(str(tmp_path / "plain" / "heads.safetensors"))
+    assert any(not torch.equal(heads[name], plain_heads[name]) for name in heads)
+    with pytest.raises(ValueError, match="ema must be in"):
+        TrainSettings(ema=1.0)
