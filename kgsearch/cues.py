@@ -1,9 +1,14 @@
-"""Relation cues: words of a question that name the hop it asks for ("mother" -> P25).
+"""Relation cues: words of a question that name the hop it asks for ("mother" -> P25), and its direction.
 
 A cue names a relation whose object is the next thing to read about ("the director of X": read the
 director's passage), so only relations that lead to another entity's passage are cues; an
 attribute the question asks for (a date, a place of birth) is the answer inside that passage, not a
 hop. Each property's ontology label is a cue, with the words questions use for it.
+
+A cue has a direction. "The father of X" is X's P22 object, or the subject of a P40 (child) triple
+whose object is X, written ``^P40`` as in a SPARQL inverse path; it is not X's P22 subject (one of
+X's children), and the walk must not favour that edge: it is the question's entity's own triples
+read the wrong way round.
 """
 
 from __future__ import annotations
@@ -13,28 +18,14 @@ from functools import cache
 
 from kgbuild.pipeline import relation_names
 
-# Words questions use for a hop, beyond the property labels themselves.
+INVERSE = "^"
+
+# Words for a hop that is the object of a triple about the question's entity ("the director of film X").
 _CUE_WORDS: dict[str, tuple[str, ...]] = {
-    "P22": ("father", "dad", "paternal", "grandfather", "grandmother", "son", "daughter", "child"),
-    "P25": ("mother", "mom", "maternal", "grandmother", "grandfather", "son", "daughter", "child"),
+    "P22": ("father", "dad", "paternal", "grandfather", "grandmother"),
+    "P25": ("mother", "mom", "maternal", "grandmother", "grandfather"),
     "P26": ("spouse", "wife", "husband", "married", "widow", "widower", "consort"),
-    # A parent is also read off the inverse edge: "the mother of X" may stand as "Y child X".
-    "P40": (
-        "child",
-        "children",
-        "son",
-        "daughter",
-        "grandchild",
-        "grandson",
-        "granddaughter",
-        "mother",
-        "father",
-        "parent",
-        "paternal",
-        "maternal",
-        "grandfather",
-        "grandmother",
-    ),
+    "P40": ("child", "children", "son", "daughter", "grandchild", "grandson", "granddaughter"),
     "P3373": ("sibling", "brother", "sister"),
     "P57": ("director", "directed", "directs", "filmmaker"),
     "P58": ("screenwriter", "writer", "wrote", "written"),
@@ -59,17 +50,44 @@ _CUE_WORDS: dict[str, tuple[str, ...]] = {
     "P1365": ("predecessor", "preceded", "replaced"),
     "P1366": ("successor", "succeeded"),
 }
+# Words for a hop that is the subject of a triple whose object is the question's entity: a parent read
+# off the child edge ("the mother of X" standing as "Y child X"), a child off the parent edges, the
+# symmetric relations, and verbs, which ask either way ("Who directed X?", "the film X directed").
+_INVERSE_CUE_WORDS: dict[str, tuple[str, ...]] = {
+    "P22": ("son", "daughter", "child"),
+    "P25": ("son", "daughter", "child"),
+    "P26": _CUE_WORDS["P26"],
+    "P40": ("mother", "father", "parent", "paternal", "maternal", "grandfather", "grandmother"),
+    "P3373": _CUE_WORDS["P3373"],
+    "P57": ("directed", "directs"),
+    "P58": ("wrote", "written"),
+    "P50": ("wrote", "written"),
+    "P86": ("composed",),
+    "P175": ("performed", "sang"),
+    "P162": ("produced",),
+    "P161": ("starring", "starred"),
+    "P112": ("founded",),
+    "P123": ("published",),
+    "P170": ("created",),
+    "P176": ("manufactured", "made"),
+    "P178": ("developed",),
+    "P108": ("worked",),
+    "P69": ("studied",),
+    "P1365": ("preceded", "replaced"),
+    "P1366": ("succeeded",),
+}
 _LABEL_CUES = ("P22", "P25", "P26", "P40", "P3373", "P57", "P58", "P50", "P86", "P175", "P162", "P112", "P123")
 
 
 @cache
 def cue_lexicon() -> dict[str, frozenset[str]]:
-    """Map each cue word (case-folded) to the relation labels it names."""
+    """Map each cue word (case-folded) to the cues it names: relation labels, ``^`` before an inverse one."""
     lexicon: dict[str, set[str]] = {}
+    for words_of, prefix in ((_CUE_WORDS, ""), (_INVERSE_CUE_WORDS, INVERSE)):
+        for label, words in words_of.items():
+            for word in words:
+                lexicon.setdefault(word, set()).add(prefix + label)
     names = relation_names()
-    for label, words in _CUE_WORDS.items():
-        for word in words:
-            lexicon.setdefault(word, set()).add(label)
     for label in _LABEL_CUES:
         name = names.get(label, "")
         if name and " " not in name:
@@ -78,9 +96,14 @@ def cue_lexicon() -> dict[str, frozenset[str]]:
 
 
 def relation_cues(question: str) -> tuple[str, ...]:
-    """Return the relation labels the question's words name, sorted."""
+    """Return the cues the question's words name, sorted: ``P57`` forward, ``^P40`` inverse."""
     lexicon = cue_lexicon()
     found: set[str] = set()
     for word in re.findall(r"\w+", question.casefold()):
         found |= lexicon.get(word, frozenset())
     return tuple(sorted(found))
+
+
+def parse_cue(cue: str) -> tuple[str, bool]:
+    """Split a cue into its relation label and whether it is followed forward (subject to object)."""
+    return cue.removeprefix(INVERSE), not cue.startswith(INVERSE)

@@ -61,32 +61,48 @@ class SearchGraph:
         counts = np.bincount(self._target, minlength=len(nodes))
         self._indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         self._edge_of = np.concatenate([np.arange(len(a)), np.arange(len(a))])[self._order]
+        self._forward = self._order < len(a)  # the entry walks an edge from a to b (subject to object)
 
     @property
     def size(self) -> int:
         """Number of nodes."""
         return len(self.nodes)
 
-    def edge_weights(self, kind_weights: tuple[float, ...], predicate_boost: dict[int, float]) -> Any:
-        """Weight of every edge for one query: its kind's weight times its own weight, cue-boosted."""
+    def edge_weights(self, kind_weights: tuple[float, ...], predicate_boost: dict[tuple[int, bool], float]) -> Any:
+        """Weight of every edge in each direction for one query: its kind's weight times its own, cue-boosted.
+
+        Args:
+            predicate_boost: factor by ``(predicate, forward)``: a relation edge is boosted when walked
+                from its subject to its object (``forward``) or back, so "the father of X" can follow
+                X's P22 edges to his father without also favouring the children whose father X is.
+
+        Returns:
+            ``(2 * edges,)``: the weights from ``a`` to ``b`` (a relation's subject to its object), then back.
+
+        """
         import numpy as np
 
         kinds = self.edges["kind"]
         weights = np.asarray(kind_weights, dtype=np.float64)[kinds] * self.edges["weight"]
+        forward, backward = weights, weights
         if predicate_boost:
-            boost = np.ones(len(self.predicates) + 1)
-            for predicate, factor in predicate_boost.items():
-                boost[predicate] = factor
             rows = np.where(kinds == RELATION, self.edges["predicate"], len(self.predicates))
-            weights = weights * boost[rows]
-        return weights
+            factors = []
+            for direction in (True, False):
+                boost = np.ones(len(self.predicates) + 1)
+                for (predicate, forwards), factor in predicate_boost.items():
+                    if forwards == direction:
+                        boost[predicate] = factor
+                factors.append(boost[rows])
+            forward, backward = weights * factors[0], weights * factors[1]
+        return np.concatenate([forward, backward])
 
     def transition(self, weights: Any) -> Any:
-        """Column-stochastic transition matrix (CSR, rows are targets) for edge `weights`."""
+        """Column-stochastic transition matrix (CSR, rows are targets) for directed edge `weights` (`edge_weights`)."""
         import numpy as np
         from scipy.sparse import csr_matrix
 
-        data = weights[self._edge_of]
+        data = weights[self._order]
         out = np.bincount(self._source, weights=data, minlength=self.size)
         data = (data / np.where(out > 0, out, 1.0)[self._source]).astype(np.float32)  # half the memory traffic
         return csr_matrix((data, self._source, self._indptr), shape=(self.size, self.size))
@@ -132,14 +148,26 @@ class SearchGraph:
             )
         )
 
-    def typed_neighbours(self, node: int, kind: int, predicates: frozenset[int] | None = None) -> list[tuple[int, int]]:
-        """Return ``(neighbour, edge row)`` for the edges of one kind at `node` (relation edges: of `predicates`)."""
-        rows = self._edge_of[self._by_source[node]]
-        targets = self._target[self._by_source[node]]
+    def typed_neighbours(
+        self, node: int, kind: int, predicates: frozenset[tuple[int, bool]] | None = None
+    ) -> list[tuple[int, int]]:
+        """Return ``(neighbour, edge row)`` for the edges of one kind leaving `node`.
+
+        Args:
+            predicates: for relation edges, the ``(predicate, forward)`` pairs to follow: ``forward`` from
+                the triple's subject to its object, otherwise from its object to its subject.
+
+        """
+        import numpy as np
+
+        positions = self._by_source[node]
+        rows = self._edge_of[positions]
         keep = self.edges["kind"][rows] == kind
         if predicates is not None:
-            keep &= [int(p) in predicates for p in self.edges["predicate"][rows]]
-        return list(zip(targets[keep].tolist(), rows[keep].tolist(), strict=True))
+            forward = self._forward[positions].tolist()
+            wanted = [(int(p), f) in predicates for p, f in zip(self.edges["predicate"][rows], forward, strict=True)]
+            keep &= np.asarray(wanted, dtype=bool)
+        return list(zip(self._target[positions][keep].tolist(), rows[keep].tolist(), strict=True))
 
     @cached_property
     def _by_source(self) -> list[Any]:

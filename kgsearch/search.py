@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from kgbuild import Encoder, relation_names
-from kgsearch.cues import relation_cues
+from kgsearch.cues import parse_cue, relation_cues
 from kgsearch.encoder import load_encoder
 from kgsearch.errors import QueryError
 from kgsearch.explain import best_paths, local_name
@@ -204,7 +204,11 @@ class Searcher:
         transition, rank = None, None
         seeds: list[tuple[LinkedMention, int, float]] = []
         if mentions:
-            cued = frozenset(self._predicate_of_label[c] for c in read.cues if c in self._predicate_of_label)
+            cued = frozenset(
+                (self._predicate_of_label[label], forward)
+                for label, forward in map(parse_cue, read.cues)
+                if label in self._predicate_of_label
+            )
             seeds, personalization = self._restart(mentions, dense, cued)
             boosts = dict.fromkeys(cued, settings.cue_boost)
             relation = settings.relation_weight if settings.use_relations else 0.0
@@ -252,7 +256,7 @@ class Searcher:
         )
         return SearchResult(read.question, hits, read.mentions, read.cues, tuple(notes))
 
-    def _transition(self, kinds: tuple[float, ...], boosts: tuple[tuple[int, float], ...]) -> Any:
+    def _transition(self, kinds: tuple[float, ...], boosts: tuple[tuple[tuple[int, bool], float], ...]) -> Any:
         """Return the walk's transition matrix for these edge weights; the last few are kept (cues repeat)."""
         key = (kinds, boosts)
         with self._transitions_lock:  # the app shares one searcher between sessions' threads
@@ -266,7 +270,7 @@ class Searcher:
         return matrix
 
     def _restart(
-        self, mentions: list[LinkedMention], dense: Any, cued: frozenset[int]
+        self, mentions: list[LinkedMention], dense: Any, cued: frozenset[tuple[int, bool]]
     ) -> tuple[list[tuple[LinkedMention, int, float]], Any]:
         """Restart distribution of the walk.
 

@@ -197,13 +197,14 @@ def _log_text(history: list[dict[str, Any]]) -> str:
 
 
 def _averaged(model: JointExtractor, decay: float) -> Any:
-    """An exponential moving average of `model`'s weights (torch's `AveragedModel`), or None for ``decay`` 0."""
+    """Return an exponential moving average of `model`'s weights (torch's `AveragedModel`); None for ``decay`` 0."""
     if not decay:
         return None
     from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
     # Parameters only: the encoder's buffers are constant position and token-type ids.
-    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=False)
+    average = get_ema_multi_avg_fn(decay)  # type: ignore[no-untyped-call]
+    return AveragedModel(model, multi_avg_fn=average, use_buffers=False)
 
 
 def _optimizer(model: JointExtractor, settings: TrainSettings) -> torch.optim.Optimizer:

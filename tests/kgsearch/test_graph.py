@@ -1,0 +1,51 @@
+import numpy as np
+import pytest
+
+from kgsearch.cues import parse_cue, relation_cues
+from kgsearch.graph import RELATION, TITLE, Node, SearchGraph
+
+
+def _family() -> SearchGraph:
+    """Three people, each with a passage: the child's father, and the grandchild whose father is the child."""
+    people = ("child", "father", "grandchild")
+    nodes = [Node(f"passage/{p}", p, "passage") for p in people] + [Node(f"entity/{p}", p, "entity") for p in people]
+    rows = [(i, i + 3, TITLE, 1.0, -1, -1) for i in range(3)]
+    rows += [(3, 4, RELATION, 0.9, 0, 0), (5, 3, RELATION, 0.9, 0, 1)]  # child P22 father; grandchild P22 child
+    columns = list(zip(*rows, strict=True))
+    edges = {
+        name: np.asarray(column, dtype=np.float64 if name == "weight" else np.int64)
+        for name, column in zip(("a", "b", "kind", "weight", "predicate", "triple"), columns, strict=True)
+    }
+    return SearchGraph(nodes, 3, edges, ["http://www.wikidata.org/prop/direct/P22"])
+
+
+def _walk(graph: SearchGraph, boost: dict[tuple[int, bool], float]) -> dict[str, float]:
+    transition = graph.transition(graph.edge_weights((10.0, 1.0, 1.0, 1.0, 1.0), boost))
+    seeds = np.zeros(graph.size)
+    seeds[3] = 1.0  # the question names the child
+    rank = graph.pagerank(transition, seeds, 0.85, 50)
+    return {graph.nodes[i].label: float(rank[i]) for i in range(graph.passages)}
+
+
+def test_a_cue_boosts_a_relation_in_the_direction_it_names() -> None:
+    graph = _family()
+    plain = _walk(graph, {})
+    fathers = _walk(graph, {(0, True): 10.0})  # "the father of the child": subject -> object
+    children = _walk(graph, {(0, False): 10.0})  # "the child of the child": object -> subject
+    assert plain["father"] == pytest.approx(plain["grandchild"])
+    assert fathers["father"] > 3 * fathers["grandchild"]
+    assert children["grandchild"] > 3 * children["father"]
+
+
+def test_typed_neighbours_follow_a_relation_one_way() -> None:
+    graph = _family()
+    assert [n for n, _ in graph.typed_neighbours(3, RELATION, frozenset({(0, True)}))] == [4]
+    assert [n for n, _ in graph.typed_neighbours(3, RELATION, frozenset({(0, False)}))] == [5]
+    assert sorted(n for n, _ in graph.typed_neighbours(3, RELATION)) == [4, 5]
+
+
+def test_cues_name_the_direction_of_the_hop() -> None:
+    assert relation_cues("Who is the father of Lothair II?") == ("P22", "^P40")
+    assert relation_cues("Who is the child of the performer of song X?") == ("P175", "P40", "^P22", "^P25")
+    assert relation_cues("Who is Lisbeth Palme's husband?") == ("P26", "^P26")  # symmetric: both ways
+    assert parse_cue("^P40") == ("P40", False) and parse_cue("P57") == ("P57", True)
