@@ -68,20 +68,13 @@ class SearchGraph:
         """Number of nodes."""
         return len(self.nodes)
 
-    def edge_weights(
-        self,
-        kind_weights: tuple[float, ...],
-        predicate_boost: dict[tuple[int, bool], float],
-        uncued_floor: float = 0.0,
-    ) -> Any:
+    def edge_weights(self, kind_weights: tuple[float, ...], predicate_boost: dict[tuple[int, bool], float]) -> Any:
         """Weight of every edge in each direction for one query: its kind's weight times its own, cue-boosted.
 
         Args:
             predicate_boost: factor by ``(predicate, forward)``: a relation edge is boosted when walked
                 from its subject to its object (``forward``) or back, so "the father of X" can follow
                 X's P22 edges to his father without also favouring the children whose father X is.
-            uncued_floor: a relation edge less confident than this is walked only in a cued direction:
-                a candidate the extractor scored below its decision counts when the question asks for it.
 
         Returns:
             ``(2 * edges,)``: the weights from ``a`` to ``b`` (a relation's subject to its object), then back.
@@ -91,18 +84,18 @@ class SearchGraph:
 
         kinds = self.edges["kind"]
         weights = np.asarray(kind_weights, dtype=np.float64)[kinds] * self.edges["weight"]
-        relation = kinds == RELATION
-        rows = np.where(relation, self.edges["predicate"], len(self.predicates))
-        unsure = relation & (self.edges["weight"] < uncued_floor)
-        directed = []
-        for direction in (True, False):
-            boost = np.ones(len(self.predicates) + 1)
-            cued = np.zeros(len(self.predicates) + 1, dtype=bool)
-            for (predicate, forwards), factor in predicate_boost.items():
-                if forwards == direction:
-                    boost[predicate], cued[predicate] = factor, True
-            directed.append(np.where(unsure & ~cued[rows], 0.0, weights * boost[rows]))
-        return np.concatenate(directed)
+        forward, backward = weights, weights
+        if predicate_boost:
+            rows = np.where(kinds == RELATION, self.edges["predicate"], len(self.predicates))
+            factors = []
+            for direction in (True, False):
+                boost = np.ones(len(self.predicates) + 1)
+                for (predicate, forwards), factor in predicate_boost.items():
+                    if forwards == direction:
+                        boost[predicate] = factor
+                factors.append(boost[rows])
+            forward, backward = weights * factors[0], weights * factors[1]
+        return np.concatenate([forward, backward])
 
     def transition(self, weights: Any) -> Any:
         """Column-stochastic transition matrix (CSR, rows are targets) for directed edge `weights` (`edge_weights`)."""

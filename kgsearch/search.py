@@ -219,7 +219,7 @@ class Searcher:
                 settings.alias_weight,
                 settings.name_weight,
             )
-            transition = self._transition(kinds, tuple(sorted(boosts.items())), settings.uncued_min_confidence)
+            transition = self._transition(kinds, tuple(sorted(boosts.items())))
             rank = graph.pagerank(transition, personalization, settings.damping, settings.walk_iterations)
             graph_scores = rank[: graph.passages]
         else:
@@ -256,16 +256,14 @@ class Searcher:
         )
         return SearchResult(read.question, hits, read.mentions, read.cues, tuple(notes))
 
-    def _transition(
-        self, kinds: tuple[float, ...], boosts: tuple[tuple[tuple[int, bool], float], ...], uncued_floor: float
-    ) -> Any:
+    def _transition(self, kinds: tuple[float, ...], boosts: tuple[tuple[tuple[int, bool], float], ...]) -> Any:
         """Return the walk's transition matrix for these edge weights; the last few are kept (cues repeat)."""
-        key = (kinds, boosts, uncued_floor)
+        key = (kinds, boosts)
         with self._transitions_lock:  # the app shares one searcher between sessions' threads
             matrix = self._transitions.get(key)
             if matrix is None:
                 graph = self.index.graph
-                matrix = graph.transition(graph.edge_weights(kinds, dict(boosts), uncued_floor))
+                matrix = graph.transition(graph.edge_weights(kinds, dict(boosts)))
                 if len(self._transitions) >= _TRANSITIONS_KEPT:
                     self._transitions.pop(next(iter(self._transitions)))
                 self._transitions[key] = matrix

@@ -20,9 +20,6 @@ class SearchSettings:
         title_weight, mention_weight, relation_weight, alias_weight, name_weight: edge weights by kind (relation
             edges are further multiplied by their triple's confidence, alias edges by the similarity).
         cue_boost: factor on relation edges whose property the question names ("mother" -> P25).
-        uncued_min_confidence: least confidence of a relation edge the question does not cue; a less
-            confident one (in a graph built with ``kgbuild extract --min-confidence`` below 0.5) is walked
-            only where the question names its relation.
         cue_seed: share of the restart mass given to the entities one cued relation away from the seeds.
         dense_prior: share of the walk's restart mass given to the top dense passages.
         prior_top: how many dense passages share that mass.
@@ -42,7 +39,6 @@ class SearchSettings:
     name_weight: float = 3.0
     cue_boost: float = 10.0
     cue_seed: float = 0.0
-    uncued_min_confidence: float = 0.5
     dense_prior: float = 0.0
     prior_top: int = 10
     graph_weight: float = 1.0
@@ -57,7 +53,7 @@ class SearchSettings:
         """Refuse weights that would make the walk or the fusion meaningless."""
         if not 0.0 <= self.damping < 1.0:
             raise ValueError(f"damping must be in [0, 1), got {self.damping}")
-        for name in ("dense_prior", "cue_seed", "uncued_min_confidence"):
+        for name in ("dense_prior", "cue_seed"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         for name in ("prior_top", "walk_iterations"):
