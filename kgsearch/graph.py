@@ -84,18 +84,13 @@ class SearchGraph:
 
         kinds = self.edges["kind"]
         weights = np.asarray(kind_weights, dtype=np.float64)[kinds] * self.edges["weight"]
-        forward, backward = weights, weights
-        if predicate_boost:
-            rows = np.where(kinds == RELATION, self.edges["predicate"], len(self.predicates))
-            factors = []
-            for direction in (True, False):
-                boost = np.ones(len(self.predicates) + 1)
-                for (predicate, forwards), factor in predicate_boost.items():
-                    if forwards == direction:
-                        boost[predicate] = factor
-                factors.append(boost[rows])
-            forward, backward = weights * factors[0], weights * factors[1]
-        return np.concatenate([forward, backward])
+        if not predicate_boost:
+            return np.concatenate([weights, weights])
+        boost = np.ones((2, len(self.predicates) + 1))  # row 0: subject to object, row 1: back
+        for (predicate, forward), factor in predicate_boost.items():
+            boost[0 if forward else 1, predicate] = factor
+        rows = np.where(kinds == RELATION, self.edges["predicate"], len(self.predicates))
+        return np.concatenate([weights * boost[0, rows], weights * boost[1, rows]])
 
     def transition(self, weights: Any) -> Any:
         """Column-stochastic transition matrix (CSR, rows are targets) for directed edge `weights` (`edge_weights`)."""

@@ -97,6 +97,7 @@ def train(
     metric = settings.metric
     if metric == "auto":
         metric = "gold_entities" if document_level else "end_to_end"
+    with_gold = metric != "end_to_end"  # dev scoring needs the gold-entity figure too
     if settings.threads:
         torch.set_num_threads(settings.threads)
     random.seed(settings.seed)
@@ -143,17 +144,17 @@ def train(
             bar.update(1)
             bar.set_postfix(epoch=epoch, loss=f"{losses[-1]:.3f}", dev_f1=f"{best[0]:.1f}" if best else "-")
         model.eval()
-        report = evaluate(RelationExtractor(scored.eval(), tokenizer), dev_examples, gold=metric != "end_to_end")
+        report = evaluate(RelationExtractor(scored.eval(), tokenizer), dev_examples, gold=with_gold)
         figure = dev_figure(report, metric)
         record = {
             "epoch": epoch,
             "loss": round(sum(losses) / len(losses), 4),
             "dev_f1": figure,
             "dev_entity_f1": report["entities"]["micro"]["f1"],
-            **({"dev_gold_f1": report["relations_gold_entities"]["micro"]["f1"]} if metric != "end_to_end" else {}),
+            **({"dev_gold_f1": report["relations_gold_entities"]["micro"]["f1"]} if with_gold else {}),
         }
         if averaged is not None:  # the raw weights' figure too, so the log shows what averaging bought
-            raw = evaluate(RelationExtractor(model, tokenizer), dev_examples, gold=metric != "end_to_end")
+            raw = evaluate(RelationExtractor(model, tokenizer), dev_examples, gold=with_gold)
             record["dev_f1_raw"] = dev_figure(raw, metric)
         record["seconds"] = round(time.monotonic() - started, 1)
         history.append(record)
