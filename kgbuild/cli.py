@@ -42,10 +42,21 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 
 @app.command("train")
 def train_command(
-    data: Annotated[Path, typer.Option("--data", help="Training file (CoNLL04 JSON/JSONL or Re-DocRED JSON).")],
+    data: Annotated[
+        list[Path],
+        typer.Option("--data", help="Training file (CoNLL04 JSON/JSONL or Re-DocRED JSON); repeat to join several."),
+    ],
     out: Annotated[Path, typer.Option("--out", help="Model directory to write.")],
     dev: DevFile = None,
     holdout: Holdout = 0,
+    no_dev: Annotated[
+        bool,
+        typer.Option(
+            "--no-dev",
+            help="Train exactly --epochs on all the data and keep the last weights: the final model once "
+            "the recipe was chosen on dev (no early stopping, learned threshold).",
+        ),
+    ] = False,
     base_model: Annotated[
         str, typer.Option(help="Base encoder: the packaged default or a local BERT directory.")
     ] = DEFAULT_BASE_MODEL,
@@ -87,7 +98,10 @@ def train_command(
             threads=threads or None,
             ema=ema,
         )
-        examples, dev_examples = _dev_split(read_examples(data), dev, holdout)
+        examples = [example for path in data for example in read_examples(path)]
+        if no_dev and (dev is not None or holdout):
+            raise _fail("--no-dev excludes --dev and --holdout")
+        examples, dev_examples = (examples, []) if no_dev else _dev_split(examples, dev, holdout)
         config = ExtractorConfig(
             (),
             (),
@@ -100,19 +114,14 @@ def train_command(
         metrics = train(examples, dev_examples, out, config, settings, type_constraints=type_constraints)
     except (KgBuildError, ValueError) as error:
         raise _fail(str(error)) from None
-    dev_report = metrics["dev"]
-    typer.echo(
-        json.dumps(
-            {
-                "model": str(out),
-                "best_epoch": metrics["best_epoch"],
-                "train_seconds": metrics["train_seconds"],
-                "dev_relations_end_to_end": dev_report["relations_end_to_end"]["micro"],
-                "dev_relations_gold_entities": dev_report["relations_gold_entities"]["micro"],
-                "dev_entities": dev_report["entities"]["micro"],
-            }
-        )
-    )
+    summary = {"model": str(out), "best_epoch": metrics["best_epoch"], "train_seconds": metrics["train_seconds"]}
+    if dev_report := metrics["dev"]:
+        summary |= {
+            "dev_relations_end_to_end": dev_report["relations_end_to_end"]["micro"],
+            "dev_relations_gold_entities": dev_report["relations_gold_entities"]["micro"],
+            "dev_entities": dev_report["entities"]["micro"],
+        }
+    typer.echo(json.dumps(summary))
 
 
 @app.command("calibrate")

@@ -79,6 +79,20 @@ def test_train_without_dev_needs_a_holdout(tiny_bert, tmp_path):
     assert "--holdout" in result.output
 
 
+def test_train_joins_repeated_data_files_and_trains_without_dev(tiny_bert, tmp_path):
+    args = _train_args(tiny_bert, tmp_path / "m")
+    dev_at = args.index("--dev")
+    args[dev_at : dev_at + 2] = ["--data", str(DATA / "conll04_tiny.json"), "--no-dev"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout.strip().splitlines()[-1])["best_epoch"] == 2  # --epochs 2, no early stop
+    metrics = json.loads((tmp_path / "m" / "metrics.json").read_text())
+    tiny = len(json.loads((DATA / "conll04_tiny.json").read_text()))
+    assert metrics["train_examples"] == 2 * tiny and metrics["dev"] is None
+    result = runner.invoke(app, [*args, "--holdout", "1"])
+    assert result.exit_code == 2 and "--no-dev excludes" in result.output
+
+
 def test_calibrate_rewrites_the_config_in_place(tiny_bert, tmp_path):
     assert runner.invoke(app, _train_args(tiny_bert, tmp_path / "model")).exit_code == 0
     args = ["calibrate", "--model", str(tmp_path / "model"), "--data", str(DATA / "conll04_tiny.json")]

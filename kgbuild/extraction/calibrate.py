@@ -62,6 +62,17 @@ def calibrate(
     }
 
 
+def constrain_types(extractor: Any, train_examples: Sequence[Example], type_constraints: bool = True) -> dict[str, Any]:
+    """Set only ``relation_signatures`` (from `train_examples`), for a model trained without dev data.
+
+    The relation threshold stays the learned one (offset 0.0).
+    """
+    signatures = relation_signatures(list(train_examples)) if type_constraints else ()
+    model = extractor.model
+    model.config = replace(model.config, relation_signatures=signatures, relation_threshold=0.0)
+    return {"relation_threshold": 0.0, "relation_signatures": len(signatures), "dev": None}
+
+
 def dev_figure(report: dict[str, Any], metric: str) -> float:
     """Return the figure `metric` names in an evaluation report.
 

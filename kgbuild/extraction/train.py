@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import Tensor
 
-from kgbuild.extraction.calibrate import METRICS, calibrate, dev_figure
+from kgbuild.extraction.calibrate import METRICS, calibrate, constrain_types, dev_figure
 from kgbuild.extraction.datasets import label_sets
 from kgbuild.extraction.evaluate import evaluate
 from kgbuild.extraction.extractor import RelationExtractor
@@ -83,12 +83,17 @@ def train(
     The best epoch's model is then calibrated on the dev set (`calibrate`): with `type_constraints`
     it predicts a relation only between entity types it was seen between in training.
 
+    Without `dev_examples` (the final-model protocol of SpERT and others: the recipe and epoch count
+    are chosen on dev first, then the model is retrained on train and dev together), it trains
+    exactly ``settings.epochs`` epochs and keeps the last weights, with the learned threshold as is.
+
     Returns:
-        The metrics written to ``metrics.json``: settings, per-epoch history and the best dev report.
+        The metrics written to ``metrics.json``: settings, per-epoch history and the best dev report
+        (``None`` without dev examples).
 
     """
-    if not train_examples or not dev_examples:
-        raise ValueError(f"need training and dev examples, got {len(train_examples)} and {len(dev_examples)}")
+    if not train_examples:
+        raise ValueError("need training examples, got none")
     entity_types, relation_types = label_sets([*train_examples, *dev_examples])
     document_level = is_document_level(train_examples)
     if config is None:
@@ -142,8 +147,18 @@ def train(
                 averaged.update_parameters(model)
             losses.append(float(loss.detach()))
             bar.update(1)
-            bar.set_postfix(epoch=epoch, loss=f"{losses[-1]:.3f}", dev_f1=f"{best[0]:.1f}" if best else "-")
+            shown = f"{best[0]:.1f}" if best and dev_examples else "-"
+            bar.set_postfix(epoch=epoch, loss=f"{losses[-1]:.3f}", dev_f1=shown)
         model.eval()
+        if not dev_examples:
+            history.append({"epoch": epoch, "loss": round(sum(losses) / len(losses), 4),
+                            "seconds": round(time.monotonic() - started, 1)})  # fmt: skip
+            log.info(json.dumps(history[-1]))
+            if on_epoch:
+                on_epoch(history[-1])
+            best = (0.0, epoch, scored.state_dict())
+            save_model(scored, checkpoint, {"train.log": _log_text(history)})
+            continue
         report = evaluate(RelationExtractor(scored.eval(), tokenizer), dev_examples, gold=with_gold)
         figure = dev_figure(report, metric)
         record = {
@@ -172,10 +187,13 @@ def train(
     assert best is not None  # the loop ran at least one epoch (epochs > 0)
     model.load_state_dict(best[2])
     extractor = RelationExtractor(model.eval(), tokenizer)
-    calibration = calibrate(extractor, train_examples, dev_examples, metric, type_constraints)
+    if dev_examples:
+        calibration = calibrate(extractor, train_examples, dev_examples, metric, type_constraints)
+    else:
+        calibration = constrain_types(extractor, train_examples, type_constraints)
     log.info("calibrated: %s", json.dumps(calibration))
     config = model.config
-    final = evaluate(extractor, dev_examples)
+    final = evaluate(extractor, dev_examples) if dev_examples else None
     metrics = {
         "config": json.loads(config.to_json()),
         "settings": asdict(settings),

@@ -86,3 +86,17 @@ def test_weight_averaging_scores_and_saves_the_averaged_weights(tiny_config, tin
     assert any(not torch.equal(heads[name], plain_heads[name]) for name in heads)
     with pytest.raises(ValueError, match="ema must be in"):
         TrainSettings(ema=1.0)
+
+
+def test_without_dev_data_it_trains_every_epoch_and_keeps_the_last(tiny_config, tiny_examples, tmp_path):
+    from dataclasses import replace
+
+    short = replace(OVERFIT, epochs=3, patience=1)  # patience plays no part without dev data
+    metrics = train(tiny_examples, [], tmp_path / "final", tiny_config, short, progress=False)
+    assert metrics["dev"] is None and metrics["best_epoch"] == 3
+    assert [record["epoch"] for record in metrics["history"]] == [1, 2, 3]
+    assert metrics["calibration"]["relation_threshold"] == 0.0
+    assert ["Work_For", "Peop", "Org"] in metrics["config"]["relation_signatures"]  # learned from training data
+    assert not (tmp_path / "final.checkpoint").exists()
+    report = evaluate(RelationExtractor.load(tmp_path / "final"), tiny_examples)  # a complete model directory
+    assert set(report) >= {"entities", "relations_end_to_end"}
