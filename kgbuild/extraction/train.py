@@ -150,33 +150,23 @@ def train(
             shown = f"{best[0]:.1f}" if best and dev_examples else "-"
             bar.set_postfix(epoch=epoch, loss=f"{losses[-1]:.3f}", dev_f1=shown)
         model.eval()
-        if not dev_examples:
-            history.append({"epoch": epoch, "loss": round(sum(losses) / len(losses), 4),
-                            "seconds": round(time.monotonic() - started, 1)})  # fmt: skip
-            log.info(json.dumps(history[-1]))
-            if on_epoch:
-                on_epoch(history[-1])
-            best = (0.0, epoch, scored.state_dict())
-            save_model(scored, checkpoint, {"train.log": _log_text(history)})
-            continue
-        report = evaluate(RelationExtractor(scored.eval(), tokenizer), dev_examples, gold=with_gold)
-        figure = dev_figure(report, metric)
-        record = {
-            "epoch": epoch,
-            "loss": round(sum(losses) / len(losses), 4),
-            "dev_f1": figure,
-            "dev_entity_f1": report["entities"]["micro"]["f1"],
-            **({"dev_gold_f1": report["relations_gold_entities"]["micro"]["f1"]} if with_gold else {}),
-        }
-        if averaged is not None:  # the raw weights' figure too, so the log shows what averaging bought
-            raw = evaluate(RelationExtractor(model, tokenizer), dev_examples, gold=with_gold)
-            record["dev_f1_raw"] = dev_figure(raw, metric)
+        record: dict[str, Any] = {"epoch": epoch, "loss": round(sum(losses) / len(losses), 4)}
+        figure = 0.0  # without dev data every epoch is the best so far: the last one is kept
+        if dev_examples:
+            report = evaluate(RelationExtractor(scored.eval(), tokenizer), dev_examples, gold=with_gold)
+            figure = dev_figure(report, metric)
+            record |= {"dev_f1": figure, "dev_entity_f1": report["entities"]["micro"]["f1"]}
+            if with_gold:
+                record["dev_gold_f1"] = report["relations_gold_entities"]["micro"]["f1"]
+            if averaged is not None:  # the raw weights' figure too, so the log shows what averaging bought
+                raw = evaluate(RelationExtractor(model, tokenizer), dev_examples, gold=with_gold)
+                record["dev_f1_raw"] = dev_figure(raw, metric)
         record["seconds"] = round(time.monotonic() - started, 1)
         history.append(record)
         log.info(json.dumps(record))
         if on_epoch:
             on_epoch(record)
-        if best is None or figure > best[0]:
+        if best is None or figure > best[0] or not dev_examples:
             best = (figure, epoch, copy.deepcopy(scored.state_dict()))
             # A complete, uncalibrated model of the best epoch so far, for a run cut short.
             save_model(scored, checkpoint, {"train.log": _log_text(history)})
