@@ -98,9 +98,9 @@ def train_command(
             threads=threads or None,
             ema=ema,
         )
-        examples = [example for path in data for example in read_examples(path)]
         if no_dev and (dev is not None or holdout):
             raise _fail("--no-dev excludes --dev and --holdout")
+        examples = [example for path in data for example in read_examples(path)]
         examples, dev_examples = (examples, []) if no_dev else _dev_split(examples, dev, holdout)
         config = ExtractorConfig(
             (),
