@@ -38,8 +38,8 @@ def calibrate(
     if metric not in METRICS or metric == "auto":
         raise ValueError(f"metric must be end_to_end, gold_entities or mean, got {metric!r}")
     model = extractor.model
-    signatures = relation_signatures(list(train_examples)) if type_constraints else ()
-    model.config = replace(model.config, relation_signatures=signatures, relation_threshold=_FLOOR)
+    signature_count = constrain_types(extractor, train_examples, type_constraints)["relation_signatures"]
+    model.config = replace(model.config, relation_threshold=_FLOOR)
     texts = [example.text for example in dev_examples]
     loose = extractor.extract(texts) if metric != "gold_entities" else None
     loose_gold = None
@@ -58,14 +58,14 @@ def calibrate(
         "relation_threshold": best,
         "dev_f1_at_0": scores[0.0],
         "dev_f1": scores[best],
-        "relation_signatures": len(signatures),
+        "relation_signatures": signature_count,
     }
 
 
 def constrain_types(extractor: Any, train_examples: Sequence[Example], type_constraints: bool = True) -> dict[str, Any]:
-    """Set only ``relation_signatures`` (from `train_examples`), for a model trained without dev data.
+    """Set ``relation_signatures`` from `train_examples` and the learned relation threshold (offset 0.0).
 
-    The relation threshold stays the learned one (offset 0.0).
+    All a model trained without dev data gets; `calibrate` then fits the offset on dev.
     """
     signatures = relation_signatures(list(train_examples)) if type_constraints else ()
     model = extractor.model
