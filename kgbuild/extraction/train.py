@@ -187,7 +187,7 @@ def train(
     metrics = {
         "config": json.loads(config.to_json()),
         "settings": asdict(settings),
-        "metric": metric,
+        "metric": metric if dev_examples else None,  # nothing was scored without dev data
         "best_epoch": best[1],
         "calibration": calibration,
         "train_examples": len(train_examples),

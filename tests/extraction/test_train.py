@@ -93,7 +93,7 @@ def test_without_dev_data_it_trains_every_epoch_and_keeps_the_last(tiny_config, 
 
     short = replace(OVERFIT, epochs=3, patience=1)  # patience plays no part without dev data
     metrics = train(tiny_examples, [], tmp_path / "final", tiny_config, short, progress=False)
-    assert metrics["dev"] is None and metrics["best_epoch"] == 3
+    assert metrics["dev"] is None and metrics["metric"] is None and metrics["best_epoch"] == 3
     assert [record["epoch"] for record in metrics["history"]] == [1, 2, 3]
     assert metrics["calibration"]["relation_threshold"] == 0.0
     assert ["Work_For", "Peop", "Org"] in metrics["config"]["relation_signatures"]  # learned from training data
