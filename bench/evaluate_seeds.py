@@ -2,6 +2,8 @@
 
     python bench/evaluate_seeds.py runs/conll04-seed1 runs/conll04-seed2 runs/conll04-seed3 \
         --data ../shared/data/conll04/test.json --json
+
+``--labels P22,P26`` adds those relations' gold-entity precision, recall and F1 for each model.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ def main() -> None:
     parser.add_argument("--data", required=True)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--labels", default="", help="comma-separated relations to score apart (gold entities)")
     args = parser.parse_args()
 
     import torch
@@ -40,6 +43,9 @@ def main() -> None:
                       "micro_recall": report[section]["micro"]["recall"]}
             for section in SECTIONS
         }  # fmt: skip
+        per_label = report["relations_gold_entities"]["per_label"]
+        for label in filter(None, args.labels.split(",")):
+            per_model[model][f"gold_entities {label}"] = per_label.get(label, {})
         per_model[model]["seconds"] = round(time.perf_counter() - start, 1)
     mean = {
         section: {
