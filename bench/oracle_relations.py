@@ -36,11 +36,6 @@ HOP_TYPES = ("compositional", "inference")
 def oracle_rows(searcher: Searcher, questions: list[Question]) -> tuple[list[tuple[int, int, int]], dict[str, int]]:
     """Return ``(seed entity, hop entity, predicate)`` rows for the questions with one seed and one hop."""
     graph = searcher.index.graph
-    edges = graph.edges
-    titles = edges["kind"] == TITLE
-    title_of: dict[int, int] = {}
-    for a, b in zip(edges["a"][titles].tolist(), edges["b"][titles].tolist(), strict=True):
-        title_of.setdefault(a, b)
     passage_of = {p.id: i for i, p in enumerate(searcher.index.passages)}
     predicate_of = {local_name(p): i for i, p in enumerate(graph.predicates)}
     counts = {"questions": 0, "added": 0, "no forward cue": 0, "not one seed and one hop": 0, "no title entity": 0}
@@ -59,10 +54,12 @@ def oracle_rows(searcher: Searcher, questions: list[Question]) -> tuple[list[tup
             counts["no forward cue"] += 1
         elif len(seeds) != 1 or len(hops) != 1:
             counts["not one seed and one hop"] += 1
-        elif passage_of[seeds[0]] not in title_of or passage_of[hops[0]] not in title_of:
-            counts["no title entity"] += 1
         else:
-            rows.append((title_of[passage_of[seeds[0]]], title_of[passage_of[hops[0]]], predicate_of[cues[0]]))
+            about = [graph.typed_neighbours(passage_of[g], TITLE) for g in (seeds[0], hops[0])]
+            if not all(about):
+                counts["no title entity"] += 1
+                continue
+            rows.append((about[0][0][0], about[1][0][0], predicate_of[cues[0]]))
             counts["added"] += 1
     return rows, counts
 
@@ -91,7 +88,9 @@ def main() -> None:
     searcher = Searcher.open(args.kg_dir)
     rows, counts = oracle_rows(searcher, questions)
     print(json.dumps(counts))
-    graph_settings = replace(SearchSettings.from_json(json.loads(Path(args.graph).read_text())), lexical_weight=0.0)
+    graph_settings = replace(
+        SearchSettings.from_json(json.loads(Path(args.graph).read_text())), dense_weight=0.0, lexical_weight=0.0
+    )
     plain = replace(
         SearchSettings.from_json(json.loads(Path(args.no_relations).read_text())),
         use_relations=False,
@@ -101,7 +100,7 @@ def main() -> None:
     reads = {q.id: searcher.read(q.question) for q in questions}
     runs = {
         "graph without relation edges": searcher.with_settings(**plain.to_json()),
-        "graph with relation edges": searcher.with_settings(**replace(graph_settings, dense_weight=0.0).to_json()),
+        "graph with relation edges": searcher.with_settings(**graph_settings.to_json()),
         "extracted + oracle edges": with_edges(searcher, rows, True).with_settings(**graph_settings.to_json()),
         "oracle edges alone": with_edges(searcher, rows, False).with_settings(**graph_settings.to_json()),
     }
