@@ -79,6 +79,13 @@ def train_command(
     ema: Annotated[
         float, typer.Option(help="Keep and score a moving average of the weights with this decay per step (0: off).")
     ] = 0.0,
+    init: Annotated[
+        Path | None,
+        typer.Option(
+            help="Continue training this model directory (its labels and encoder) instead of starting from "
+            "--base-model: e.g. a shipped model on more annotated documents."
+        ),
+    ] = None,
 ) -> None:
     """Fine-tune the joint entity and relation extractor."""
     from kgbuild.extraction.datasets import read_examples
@@ -111,7 +118,7 @@ def train_command(
             pair_features=pair_features,
             name=name or out.name,
         )
-        metrics = train(examples, dev_examples, out, config, settings, type_constraints=type_constraints)
+        metrics = train(examples, dev_examples, out, config, settings, type_constraints=type_constraints, init=init)
     except (KgBuildError, ValueError) as error:
         raise _fail(str(error)) from None
     summary = {"model": str(out), "best_epoch": metrics["best_epoch"], "train_seconds": metrics["train_seconds"]}

@@ -22,12 +22,21 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import Tensor
 
+from kgbuild.errors import LabelError
 from kgbuild.extraction.calibrate import METRICS, calibrate, constrain_types, dev_figure
 from kgbuild.extraction.datasets import label_sets
 from kgbuild.extraction.evaluate import evaluate
 from kgbuild.extraction.extractor import RelationExtractor
 from kgbuild.extraction.features import EncodedText, encode_words
-from kgbuild.extraction.model import ExtractorConfig, JointExtractor, all_pairs, build_model, save_model, threshold_loss
+from kgbuild.extraction.model import (
+    ExtractorConfig,
+    JointExtractor,
+    all_pairs,
+    build_model,
+    load_model,
+    save_model,
+    threshold_loss,
+)
 from kgbuild.records import Example
 
 log = logging.getLogger("kgbuild.train")
@@ -77,6 +86,7 @@ def train(
     progress: bool | None = None,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
     type_constraints: bool = True,
+    init: str | Path | None = None,
 ) -> dict[str, Any]:
     """Train on `train_examples`, stop early on `dev_examples`, save the best model to `out_dir`.
 
@@ -87,6 +97,10 @@ def train(
     are chosen on dev first, then the model is retrained on train and dev together), it trains
     exactly ``settings.epochs`` epochs and keeps the last weights, with the learned threshold as is.
 
+    With `init`, a saved model directory, training continues from its weights and keeps its labels
+    (`config` then only renames it): gold relations of a label the model does not have are left out and
+    counted, an entity type it does not have is an error.
+
     Returns:
         The metrics written to ``metrics.json``: settings, per-epoch history and the best dev report
         (``None`` without dev examples).
@@ -94,14 +108,27 @@ def train(
     """
     if not train_examples:
         raise ValueError("need training examples, got none")
-    entity_types, relation_types = label_sets([*train_examples, *dev_examples])
-    document_level = is_document_level(train_examples)
-    if config is None:
-        config = ExtractorConfig(entity_types, relation_types)
-    config = replace(config, entity_types=entity_types, relation_types=relation_types, document_level=document_level)
+    dropped = 0
+    if init is not None:
+        model, tokenizer = load_model(init, merge_lora=False)
+        model.config = replace(model.config, name=config.name if config else model.config.name)
+        config = model.config
+        train_examples, dropped_train = _known_labels(train_examples, config, init)
+        dev_examples, dropped_dev = _known_labels(dev_examples, config, init)
+        dropped = dropped_train + dropped_dev
+        if dropped:
+            log.warning("left out %d gold relations whose label %s does not have", dropped, init)
+    else:
+        entity_types, relation_types = label_sets([*train_examples, *dev_examples])
+        if config is None:
+            config = ExtractorConfig(entity_types, relation_types)
+        document_level = is_document_level(train_examples)
+        config = replace(
+            config, entity_types=entity_types, relation_types=relation_types, document_level=document_level
+        )
     metric = settings.metric
     if metric == "auto":
-        metric = "gold_entities" if document_level else "end_to_end"
+        metric = "gold_entities" if config.document_level else "end_to_end"
     with_gold = metric != "end_to_end"  # dev scoring needs the gold-entity figure too
     if settings.threads:
         torch.set_num_threads(settings.threads)
@@ -109,7 +136,9 @@ def train(
     torch.manual_seed(settings.seed)
     torch.use_deterministic_algorithms(True)
 
-    model, tokenizer = build_model(config)
+    if init is None:
+        model, tokenizer = build_model(config)
+    model.train()
     encoded = [encode_words(tokenizer, example.text.tokens) for example in train_examples]
     optimizer = _optimizer(model, settings)
     steps_per_epoch = -(-len(train_examples) // settings.batch_size)
@@ -190,6 +219,8 @@ def train(
         "metric": metric if dev_examples else None,  # nothing was scored without dev data
         "best_epoch": best[1],
         "calibration": calibration,
+        "init": str(init) if init is not None else None,
+        "dropped_relations": dropped,
         "train_examples": len(train_examples),
         "dev_examples": len(dev_examples),
         "train_seconds": round(time.monotonic() - started, 1),
@@ -199,6 +230,20 @@ def train(
     save_model(model, out_dir, {"metrics.json": json.dumps(metrics, indent=2), "train.log": _log_text(history)})
     shutil.rmtree(checkpoint, ignore_errors=True)
     return metrics
+
+
+def _known_labels(examples: Sequence[Example], config: ExtractorConfig, init: str | Path) -> tuple[list[Example], int]:
+    """Drop gold relations of labels `config` lacks; raise `LabelError` on an entity type it lacks."""
+    labels = set(config.relation_types)
+    kept, dropped = [], 0
+    for example in examples:
+        unknown = {e.type for e in example.entities} - set(config.entity_types)
+        if unknown:
+            raise LabelError(f"{init}: the model has no entity type {', '.join(sorted(unknown))}")
+        relations = tuple(r for r in example.relations if r.label in labels)
+        dropped += len(example.relations) - len(relations)
+        kept.append(replace(example, relations=relations))
+    return kept, dropped
 
 
 def _log_text(history: list[dict[str, Any]]) -> str:

@@ -100,3 +100,30 @@ def test_without_dev_data_it_trains_every_epoch_and_keeps_the_last(tiny_config, 
     assert not (tmp_path / "final.checkpoint").exists()
     report = evaluate(RelationExtractor.load(tmp_path / "final"), tiny_examples)  # a complete model directory
     assert set(report) >= {"entities", "relations_end_to_end"}
+
+
+def test_init_continues_from_a_saved_model_and_leaves_out_labels_it_lacks(tiny_model, tiny_examples, tmp_path):
+    from dataclasses import replace
+
+    import pytest
+    from safetensors.torch import load_file
+
+    from kgbuild.errors import LabelError
+    from kgbuild.records import RelationAnnotation
+
+    first = tiny_examples[0]
+    extra = replace(first, relations=(*first.relations, RelationAnnotation(0, 1, "Unseen_Label")))
+    still = TrainSettings(epochs=1, seed=1, encoder_lr=0.0, head_lr=0.0)  # a step that moves nothing
+    metrics = train([extra, *tiny_examples[1:]], [], tmp_path / "m", None, still, progress=False, init=tiny_model)
+
+    assert metrics["init"] == tiny_model and metrics["dropped_relations"] == 1
+    saved = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert "Unseen_Label" not in saved["relation_types"] and saved["name"] == "tiny"
+    for name in ("encoder.safetensors", "heads.safetensors"):
+        before, after = load_file(str(Path(tiny_model) / name)), load_file(str(tmp_path / "m" / name))
+        assert before.keys() == after.keys() and all(before[k].equal(after[k]) for k in before)
+
+    odd = replace(first, entities=(replace(first.entities[0], type="Odd"), *first.entities[1:]))
+    with pytest.raises(LabelError, match="no entity type Odd"):
+        train([odd], [], tmp_path / "m2", None, still, progress=False, init=tiny_model)
+    assert not (tmp_path / "m2").exists()
