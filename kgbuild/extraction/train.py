@@ -99,7 +99,8 @@ def train(
 
     With `init`, a saved model directory, training continues from its weights and keeps its labels
     (`config` then only renames it): gold relations of a label the model does not have are left out and
-    counted, an entity type it does not have is an error.
+    counted, an entity type it does not have is an error. Until `calibrate` refits them at the end, the
+    epochs are scored on dev with its relation threshold and type signatures.
 
     Returns:
         The metrics written to ``metrics.json``: settings, per-epoch history and the best dev report
