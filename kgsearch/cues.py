@@ -76,6 +76,28 @@ _INVERSE_CUE_WORDS: dict[str, tuple[str, ...]] = {
     "P1365": ("preceded", "replaced"),
     "P1366": ("succeeded",),
 }
+# Kinship words that name a path of two relations ("father-in-law": the spouse's father), mapped to its
+# first hop, the one that leaves the question's entity: the walk reads that passage next. Matched before
+# single words, whose cues they replace ("father-in-law" is not a father). A parent hop is also the
+# subject of a child triple (``^P40``), a child hop the subject of a parent triple.
+_PARENT = ("P22", "P25", "^P40")
+_FATHER, _MOTHER = ("P22", "^P40"), ("P25", "^P40")
+_CHILD = ("P40", "^P22", "^P25")
+_SPOUSE = ("P26", "^P26")
+_SIBLING = ("P3373", "^P3373")
+_PATH_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (r"(?:father|mother|parent)s?[- ]in[- ]law", _SPOUSE),
+    (r"(?:son|daughter|child)(?:ren|s)?[- ]in[- ]law", _CHILD),
+    (r"(?:brother|sister|sibling)s?[- ]in[- ]law", _SPOUSE + _SIBLING),
+    (r"paternal (?:grandfather|grandmother|grandparent)s?", _FATHER),
+    (r"maternal (?:grandfather|grandmother|grandparent)s?", _MOTHER),
+    (r"step-?(?:mother|mom)s?", _FATHER),  # the father's spouse
+    (r"step-?(?:father|dad)s?", _MOTHER),
+    (r"step-?(?:son|daughter|child)(?:ren|s)?", _SPOUSE),  # the spouse's child
+    (r"(?:uncle|aunt|cousin)s?", _PARENT),
+    (r"(?:nephew|niece)s?", _SIBLING),
+)
+_PATHS = re.compile(r"\b(?:" + "|".join(f"({pattern})" for pattern, _ in _PATH_WORDS) + r")\b")
 _LABEL_CUES = ("P22", "P25", "P26", "P40", "P3373", "P57", "P58", "P50", "P86", "P175", "P162", "P112", "P123")
 
 
@@ -96,10 +118,15 @@ def cue_lexicon() -> dict[str, frozenset[str]]:
 
 
 def relation_cues(question: str) -> tuple[str, ...]:
-    """Return the cues the question's words name, sorted: ``P57`` forward, ``^P40`` inverse."""
+    """Return the cues the question's words name, sorted: ``P57`` forward, ``^P40`` inverse.
+
+    A kinship word for a path ("father-in-law", "paternal grandmother", "stepmother") names its first hop.
+    """
     lexicon = cue_lexicon()
     found: set[str] = set()
-    for word in re.findall(r"\w+", question.casefold()):
+    for match in _PATHS.finditer(question.casefold()):
+        found.update(_PATH_WORDS[match.lastindex - 1][1] if match.lastindex else ())
+    for word in re.findall(r"\w+", _PATHS.sub(" ", question.casefold())):
         found |= lexicon.get(word, frozenset())
     return tuple(sorted(found))
 

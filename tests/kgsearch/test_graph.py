@@ -49,3 +49,14 @@ def test_cues_name_the_direction_of_the_hop() -> None:
     assert relation_cues("Who is the child of the performer of song X?") == ("P175", "P40", "^P22", "^P25")
     assert relation_cues("Who is Lisbeth Palme's husband?") == ("P26", "^P26")  # symmetric: both ways
     assert parse_cue("^P40") == ("P40", False) and parse_cue("P57") == ("P57", True)
+
+
+def test_kinship_words_for_a_path_cue_its_first_hop_not_their_last_word() -> None:
+    assert relation_cues("Who is the father-in-law of Mugain?") == ("P26", "^P26")  # the spouse's father
+    assert relation_cues("Who is Godomar II's stepmother?") == ("P22", "^P40")  # the father's spouse
+    assert relation_cues("Who is the paternal grandmother of X?") == ("P22", "^P40")
+    assert relation_cues("Who is the maternal grandfather of X?") == ("P25", "^P40")
+    assert relation_cues("Who is X's child-in-law?") == ("P40", "^P22", "^P25")
+    assert relation_cues("Who is the uncle of X?") == ("P22", "P25", "^P40")
+    assert relation_cues("Who is the grandfather of X?") == ("P22", "P25", "^P40")  # either parent
+    assert relation_cues("Where was the director of X's stepson born?") == ("P26", "P57", "^P26")
