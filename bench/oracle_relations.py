@@ -26,7 +26,7 @@ from kgsearch.cues import parse_cue, relation_cues
 from kgsearch.evaluate import Question, evaluate_rankings, read_questions
 from kgsearch.explain import local_name
 from kgsearch.graph import RELATION, TITLE, SearchGraph
-from kgsearch.index import _concat_edges, _edge_arrays  # the index's own edge-table layout
+from kgsearch.index import concat_edges, edge_arrays
 from kgsearch.search import Searcher
 from kgsearch.settings import SearchSettings
 
@@ -69,8 +69,8 @@ def with_edges(searcher: Searcher, rows: list[tuple[int, int, int]], keep_extrac
     graph = searcher.index.graph
     edges = graph.edges
     keep = np.ones(len(edges["a"]), dtype=bool) if keep_extracted else edges["kind"] != RELATION
-    added = _edge_arrays([(a, b, RELATION, 1.0, predicate, -1) for a, b, predicate in rows])
-    joined = _concat_edges({key: column[keep] for key, column in edges.items()}, added)
+    added = edge_arrays([(a, b, RELATION, 1.0, predicate, -1) for a, b, predicate in rows])
+    joined = concat_edges({key: column[keep] for key, column in edges.items()}, added)
     new_graph = SearchGraph(graph.nodes, graph.passages, joined, graph.predicates)
     return Searcher(replace(searcher.index, graph=new_graph), searcher.encoder, searcher.settings, nlp=searcher.nlp)
 

@@ -128,9 +128,9 @@ def build_index(
     name_vectors = encoder.encode(names, kind="query", batch_size=256)
     timings["name_vectors_s"] = time.monotonic() - tick
 
-    edges = _concat_edges(edges, _name_edges(passages, facts.entities, edges, len(passages)))
+    edges = concat_edges(edges, _name_edges(passages, facts.entities, edges, len(passages)))
     alias_edges = _alias_edges(entity_nodes, facts.entities, len(passages), name_vectors, names, name_nodes, settings)
-    edges = _concat_edges(edges, alias_edges)
+    edges = concat_edges(edges, alias_edges)
 
     import bm25s
 
@@ -237,7 +237,7 @@ def _graph(passages: list[Passage], facts: GraphFacts) -> tuple[list[Node], dict
                     i,
                 )
             )
-    return nodes, _edge_arrays(rows), predicates
+    return nodes, edge_arrays(rows), predicates
 
 
 def _title_entity(title: str, entities: list[EntityFact]) -> tuple[str, ...]:
@@ -251,7 +251,8 @@ def _title_entity(title: str, entities: list[EntityFact]) -> tuple[str, ...]:
     return (best[1],) if best[0] >= TITLE_MATCH else ()
 
 
-def _edge_arrays(rows: list[tuple[int, int, int, float, int, int]]) -> dict[str, Any]:
+def edge_arrays(rows: list[tuple[int, int, int, float, int, int]]) -> dict[str, Any]:
+    """Turn ``(a, b, kind, weight, predicate, triple)`` rows into the index's edge table (numpy columns)."""
     import numpy as np
 
     columns = list(zip(*rows, strict=True)) if rows else [(), (), (), (), (), ()]
@@ -265,7 +266,8 @@ def _edge_arrays(rows: list[tuple[int, int, int, float, int, int]]) -> dict[str,
     }
 
 
-def _concat_edges(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+def concat_edges(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+    """Join two edge tables, `first`'s rows first."""
     import numpy as np
 
     return {key: np.concatenate([first[key], second[key]]) for key in first}
@@ -335,7 +337,7 @@ def _alias_edges(
             )
             if similarity >= settings.alias_threshold and not same_name:  # same name, other IRI: another kind of thing
                 rows.append((x, y, ALIAS, float(similarity), -1, -1))
-    return _edge_arrays(rows)
+    return edge_arrays(rows)
 
 
 def _name_edges(
@@ -361,7 +363,7 @@ def _name_edges(
         for row in sorted(named):
             if (row, offset + j) not in titled:
                 rows.append((row, offset + j, NAME, 1.0 / len(named), -1, -1))
-    return _edge_arrays(rows)
+    return edge_arrays(rows)
 
 
 def _triple_row(triple: TripleFact) -> list[Any]:
