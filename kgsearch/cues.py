@@ -124,9 +124,10 @@ def relation_cues(question: str) -> tuple[str, ...]:
     """
     lexicon = cue_lexicon()
     found: set[str] = set()
-    for match in _PATHS.finditer(question.casefold()):
+    text = question.casefold()
+    for match in _PATHS.finditer(text):
         found.update(_PATH_WORDS[match.lastindex - 1][1] if match.lastindex else ())
-    for word in re.findall(r"\w+", _PATHS.sub(" ", question.casefold())):
+    for word in re.findall(r"\w+", _PATHS.sub(" ", text)):
         found |= lexicon.get(word, frozenset())
     return tuple(sorted(found))
 

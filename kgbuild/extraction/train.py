@@ -235,10 +235,10 @@ def train(
 
 def _known_labels(examples: Sequence[Example], config: ExtractorConfig, init: str | Path) -> tuple[list[Example], int]:
     """Drop gold relations of labels `config` lacks; raise `LabelError` on an entity type it lacks."""
-    labels = set(config.relation_types)
+    labels, types = set(config.relation_types), set(config.entity_types)
     kept, dropped = [], 0
     for example in examples:
-        unknown = {e.type for e in example.entities} - set(config.entity_types)
+        unknown = {e.type for e in example.entities} - types
         if unknown:
             raise LabelError(f"{init}: the model has no entity type {', '.join(sorted(unknown))}")
         relations = tuple(r for r in example.relations if r.label in labels)
