@@ -98,7 +98,7 @@ def train(
     exactly ``settings.epochs`` epochs and keeps the last weights, with the learned threshold as is.
 
     With `init`, a saved model directory, training continues from its weights and keeps its labels
-    (`config` then only renames it): gold relations of a label the model does not have are left out and
+    (a named `config` then only renames it): gold relations of a label the model does not have are left out and
     counted, an entity type it does not have is an error. Until `calibrate` refits them at the end, the
     epochs are scored on dev with its relation threshold and type signatures.
 
@@ -112,7 +112,7 @@ def train(
     dropped = 0
     if init is not None:
         model, tokenizer = load_model(init, merge_lora=False)
-        model.config = replace(model.config, name=config.name if config else model.config.name)
+        model.config = replace(model.config, name=(config.name if config else "") or model.config.name)
         config = model.config
         train_examples, dropped_train = _known_labels(train_examples, config, init)
         dev_examples, dropped_dev = _known_labels(dev_examples, config, init)

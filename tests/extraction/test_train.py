@@ -109,6 +109,7 @@ def test_init_continues_from_a_saved_model_and_leaves_out_labels_it_lacks(tiny_m
     from safetensors.torch import load_file
 
     from kgbuild.errors import LabelError
+    from kgbuild.extraction.model import ExtractorConfig
     from kgbuild.records import RelationAnnotation
 
     first = tiny_examples[0]
@@ -122,6 +123,10 @@ def test_init_continues_from_a_saved_model_and_leaves_out_labels_it_lacks(tiny_m
     for name in ("encoder.safetensors", "heads.safetensors"):
         before, after = load_file(str(Path(tiny_model) / name)), load_file(str(tmp_path / "m" / name))
         assert before.keys() == after.keys() and all(before[k].equal(after[k]) for k in before)
+
+    unnamed = ExtractorConfig((), ())  # no name: the saved model keeps its own
+    train(tiny_examples, [], tmp_path / "m3", unnamed, still, progress=False, init=tiny_model)
+    assert json.loads((tmp_path / "m3" / "config.json").read_text())["name"] == "tiny"
 
     odd = replace(first, entities=(replace(first.entities[0], type="Odd"), *first.entities[1:]))
     with pytest.raises(LabelError, match="no entity type Odd"):
