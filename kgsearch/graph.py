@@ -6,8 +6,9 @@ Nodes are passages (first) and entities. Edges are undirected and typed:
 - ``mention``: a passage and an entity it mentions;
 - ``relation``: two entities joined by an extracted triple, weighted by its confidence;
 - ``alias``: two entities whose names are near-synonyms, weighted by their similarity;
-- ``name``: an entity and a passage whose title names it, when the graph keeps them apart (a mention
-  "David Bradley" and the passage "David Bradley (director)", or one typed otherwise in another passage).
+- ``name``: an entity and a passage that names it, when the graph keeps them apart: by its title (a
+  mention "David Bradley" and the passage "David Bradley (director)", or one typed otherwise in another
+  passage) or by its title entity's names (a mention "Eric XIV" and the passage "Eric XIV of Sweden").
 
 networkx is the graph model (`SearchGraph.to_networkx`); the walk itself runs on a scipy CSR
 matrix, since a query re-weights edges (relation cues) and needs PageRank in milliseconds.

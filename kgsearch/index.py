@@ -42,7 +42,7 @@ from kgsearch.settings import SearchSettings
 INDEX_DIR = "search"
 DEFAULT_FIELDS = Fields()
 DEFAULT_SETTINGS = SearchSettings()
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: name edges through title entities' names
 _WORD = re.compile(r"\w+")
 _UNALIASED = frozenset({"Time", "Quantity"})
 _BLOCK_LIMIT = 50  # a name word shared by more entities than this proposes no alias pairs
@@ -343,23 +343,34 @@ def _alias_edges(
 def _name_edges(
     passages: list[Passage], entities: tuple[EntityFact, ...], edges: dict[str, Any], offset: int
 ) -> dict[str, Any]:
-    """Join each entity to the passages whose title names it (label or alias), unless a title edge does already.
+    """Join each entity to the passages that name it, unless a title edge does already.
 
-    An ambiguous name ("David Bradley" titles two passages) splits its weight between them.
+    A passage names an entity when its title does (the entity's label or an alias is the title without
+    its disambiguator), or when the passage's title entity goes by the entity's label: the passage
+    "Eric XIV of Sweden", whose subject its text calls "Eric XIV", names the "Eric XIV" another passage
+    mentions. Only the label is matched against a title entity's names: an entity's aliases include
+    shorter forms ("Eric") that would name many passages. An ambiguous name ("David Bradley" titles two
+    passages) splits its weight between them.
     """
-    by_name: dict[str, list[int]] = defaultdict(list)
+    by_title: dict[str, list[int]] = defaultdict(list)
     for i, passage in enumerate(passages):
         name = normalize_label(title_name(passage.title))
         if name:
-            by_name[name].append(i)
+            by_title[name].append(i)
     titled = {
         (int(a), int(b)) for a, b, kind in zip(edges["a"], edges["b"], edges["kind"], strict=True) if kind == TITLE
     }
+    by_subject: dict[str, set[int]] = defaultdict(set)  # a name of a passage's title entity -> the passage
+    for row, node in sorted(titled):
+        entity = entities[node - offset]
+        for name in (entity.label, *entity.aliases):
+            by_subject[normalize_label(name)].add(row)
     rows: list[tuple[int, int, int, float, int, int]] = []
     for j, entity in enumerate(entities):
         if _UNALIASED.intersection(entity.classes):
             continue
-        named = {p for name in (entity.label, *entity.aliases) for p in by_name.get(normalize_label(name), [])}
+        named = {p for name in (entity.label, *entity.aliases) for p in by_title.get(normalize_label(name), [])}
+        named |= by_subject.get(normalize_label(entity.label), set())
         for row in sorted(named):
             if (row, offset + j) not in titled:
                 rows.append((row, offset + j, NAME, 1.0 / len(named), -1, -1))

@@ -60,3 +60,27 @@ def test_kinship_words_for_a_path_cue_its_first_hop_not_their_last_word() -> Non
     assert relation_cues("Who is the uncle of X?") == ("P22", "P25", "^P40")
     assert relation_cues("Who is the grandfather of X?") == ("P22", "P25", "^P40")  # either parent
     assert relation_cues("Where was the director of X's stepson born?") == ("P26", "P57", "^P26")
+
+
+def test_a_mention_is_named_by_the_passage_whose_title_entity_goes_by_its_label() -> None:
+    from kgbuild import EntityFact
+    from kgsearch.graph import NAME
+    from kgsearch.index import _name_edges, edge_arrays
+    from kgsearch.records import Passage
+
+    passages = [
+        Passage("p0", "Eric XIV of Sweden", "Eric XIV was King of Sweden.", "doc/p0"),
+        Passage("p1", "Sigrid of Sweden", "Sigrid was the daughter of King Eric XIV.", "doc/p1"),
+    ]
+    person = ("Person",)
+    entities = (
+        EntityFact("e/king", "Eric XIV of Sweden", ("Eric XIV", "Eric"), person, ("doc/p0",)),  # p0's subject
+        EntityFact("e/mention", "Eric XIV", (), person, ("doc/p1",)),  # how p1 names him
+        EntityFact("e/other", "Eric Bloodaxe", ("Eric",), person, ("doc/p1",)),  # an alias is no label
+        EntityFact("e/date", "Eric XIV", (), ("Time",), ("doc/p1",)),  # values are never named
+    )
+    titles = edge_arrays([(0, 2, TITLE, 1.0, -1, -1)])
+    edges = _name_edges(passages, entities, titles, offset=2)
+
+    assert edges["kind"].tolist() == [NAME]
+    assert (edges["a"].tolist(), edges["b"].tolist(), edges["weight"].tolist()) == ([0], [3], [1.0])
