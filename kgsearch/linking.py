@@ -70,7 +70,9 @@ STOPWORDS = frozenset(
         "same",
     ]
 )
-HOW_WEIGHT = {"title": 1.0, "label": 1.0, "alias": 0.8, "embedding": 0.6}
+SHORT_TITLE = "short title"  # a title without its disambiguator: "Edsel Ford" for "Edsel Ford (poet)"
+TITLE = "title"
+HOW_WEIGHT = {TITLE: 1.0, SHORT_TITLE: 1.0, "label": 1.0, "alias": 0.8, "embedding": 0.6}
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +135,11 @@ def link_exact(question: str, index: NameIndex) -> list[LinkedMention]:
             if not (_content(words[0]) and _content(words[-1])):
                 # A title may start or end with a small word ("The Private Life of Cinema", "Changed It");
                 # another name may not, or "the film" would link a node called "film".
-                names = [n for n in names if n.how == "title" and len(words) > 1]
+                names = [n for n in names if n.how in (TITLE, SHORT_TITLE) and len(words) > 1]
+            if any(n.how == TITLE for n in names):
+                # A passage titled with the name itself is its primary sense ("Edsel Ford", not "Edsel Ford
+                # (poet)" or "Edsel Ford (disambiguation)"): the others are named by their disambiguator.
+                names = [n for n in names if n.how != SHORT_TITLE]
             if names:
                 candidates.append((start, end, last - first + 1, names))
     candidates.sort(key=lambda c: (-c[2], c[0]))

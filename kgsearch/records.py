@@ -20,8 +20,9 @@ class Passage:
 class LinkedMention:
     """A span of the question linked to a graph node (an entity, or a passage by its title).
 
-    ``how`` says what linked it: ``title``, ``label``, ``alias`` or ``embedding``; ``weight`` is the
-    seed weight it gives the traversal (higher for rarer, more specific names).
+    ``how`` says what linked it: ``title``, ``short title`` (the title without its disambiguator),
+    ``label``, ``alias`` or ``embedding``; ``weight`` is the seed weight it gives the traversal (higher
+    for rarer, more specific names).
     """
 
     text: str
