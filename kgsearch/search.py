@@ -24,7 +24,7 @@ from kgsearch.errors import QueryError
 from kgsearch.explain import best_paths, local_name
 from kgsearch.graph import RELATION, TITLE
 from kgsearch.index import SearchIndex, load_index, words
-from kgsearch.linking import SHORT_TITLE, Name, NameIndex, free_spans, link_exact, link_similar
+from kgsearch.linking import FULL_TITLE, SHORT_TITLE, Name, NameIndex, free_spans, link_exact, link_similar
 from kgsearch.records import LinkedMention, ReadQuestion, SearchHit, SearchResult
 from kgsearch.settings import SearchSettings
 
@@ -54,7 +54,7 @@ class Searcher:
         for p in range(graph.passages):
             frequency[p] = 1
         names = [
-            Name(int(n), text, SHORT_TITLE if kind == "title" and text != index.passages[n].title else kind)
+            Name(int(n), text, SHORT_TITLE if kind == FULL_TITLE and text != index.passages[n].title else kind)
             for text, n, kind in zip(index.names, index.name_nodes, index.name_kinds, strict=True)
         ]
         self.names = NameIndex([node.iri for node in graph.nodes], names, frequency, graph.passages)
