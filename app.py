@@ -154,7 +154,9 @@ with entity_tab:
         }
         if neighbours:
             target = st.selectbox(
-                "Go to a neighbour", sorted(neighbours, key=neighbours.get), format_func=neighbours.get
+                "Go to a neighbour",
+                sorted(neighbours, key=lambda n: neighbours[n]),
+                format_func=lambda n: neighbours[n],
             )
             st.button("Open", on_click=open_entity, args=(target,))
 
