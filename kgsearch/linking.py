@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from kgbuild import normalize_label
@@ -85,9 +85,21 @@ class Name:
 
 
 class NameIndex:
-    """Normalised names -> nodes (indices into `iris`), with each node's document frequency for seed weights."""
+    """Normalised names -> nodes (indices into `iris`), with each node's document frequency for seed weights.
 
-    def __init__(self, iris: Sequence[str], names: Sequence[Name], frequency: Sequence[int], passages: int):
+    Args:
+        subjects: for each node that is a passage's title entity, the titles of the passages it is about.
+
+    """
+
+    def __init__(
+        self,
+        iris: Sequence[str],
+        names: Sequence[Name],
+        frequency: Sequence[int],
+        passages: int,
+        subjects: Mapping[int, Sequence[str]] | None = None,
+    ):
         self.iris = list(iris)
         self.names = list(names)
         self.frequency = list(frequency)
@@ -97,6 +109,12 @@ class NameIndex:
             key = normalize_label(name.text)
             if key:
                 self.by_name.setdefault(key, []).append(name)
+        self.subject_titles = {node: {normalize_label(t) for t in titles} for node, titles in (subjects or {}).items()}
+
+    def other_sense(self, node: int, key: str) -> bool:
+        """Whether `node` is a passage's title entity only for passages titled otherwise than `key`."""
+        titles = self.subject_titles.get(node, set())
+        return bool(titles) and key not in titles
 
     def specificity(self, node: int) -> float:
         """Inverse document frequency of a node: ``log(1 + passages / (1 + frequency))``."""
@@ -129,7 +147,8 @@ def link_exact(question: str, index: NameIndex) -> list[LinkedMention]:
                 continue  # a span starts and ends on a word, not on "?" or "'s"
             if not lowercase_question and not any(w[0].isupper() or w[0].isdigit() for w in words):
                 continue  # a lower-case common word ("film") is no name in a cased question
-            names = index.by_name.get(normalize_label(question[start:end]))
+            key = normalize_label(question[start:end])
+            names = index.by_name.get(key)
             if not names:
                 continue
             if not (_content(words[0]) and _content(words[-1])):
@@ -138,8 +157,9 @@ def link_exact(question: str, index: NameIndex) -> list[LinkedMention]:
                 names = [n for n in names if n.how in (FULL_TITLE, SHORT_TITLE) and len(words) > 1]
             if any(n.how == FULL_TITLE for n in names):
                 # A passage titled with the name itself is its primary sense ("Edsel Ford", not "Edsel Ford
-                # (poet)" or "Edsel Ford (disambiguation)"): the others are named by their disambiguator.
-                names = [n for n in names if n.how != SHORT_TITLE]
+                # (poet)" or "Edsel Ford (disambiguation)", nor their title entities): the others are named
+                # by their disambiguator.
+                names = [n for n in names if n.how != SHORT_TITLE and not index.other_sense(n.node, key)]
             if names:
                 candidates.append((start, end, last - first + 1, names))
     candidates.sort(key=lambda c: (-c[2], c[0]))

@@ -57,7 +57,12 @@ class Searcher:
             Name(int(n), text, SHORT_TITLE if kind == FULL_TITLE and text != index.passages[n].title else kind)
             for text, n, kind in zip(index.names, index.name_nodes, index.name_kinds, strict=True)
         ]
-        self.names = NameIndex([node.iri for node in graph.nodes], names, frequency, graph.passages)
+        subjects: dict[int, list[str]] = {}
+        edges = zip(graph.edges["a"].tolist(), graph.edges["b"].tolist(), graph.edges["kind"].tolist(), strict=True)
+        for a, b, kind in edges:
+            if kind == TITLE:  # a passage and its title entity
+                subjects.setdefault(b, []).append(index.passages[a].title)
+        self.names = NameIndex([node.iri for node in graph.nodes], names, frequency, graph.passages, subjects)
         self._predicate_of_label = {local_name(p): i for i, p in enumerate(graph.predicates)}
         self._passage_of_iri = {p.iri: i for i, p in enumerate(index.passages)}
         self._transitions: dict[Any, Any] = {}
