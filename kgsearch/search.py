@@ -22,7 +22,7 @@ from kgsearch.cues import parse_cue, relation_cues
 from kgsearch.encoder import load_encoder
 from kgsearch.errors import QueryError
 from kgsearch.explain import best_paths, local_name
-from kgsearch.graph import RELATION, TITLE
+from kgsearch.graph import MENTION, RELATION, TITLE
 from kgsearch.index import SearchIndex, load_index, words
 from kgsearch.linking import FULL_TITLE, SHORT_TITLE, Name, NameIndex, free_spans, link_exact, link_similar
 from kgsearch.records import LinkedMention, ReadQuestion, SearchHit, SearchResult
@@ -48,20 +48,19 @@ class Searcher:
         self._nlp = nlp
         graph = index.graph
         frequency = [0] * graph.size
-        for b, kind in zip(graph.edges["b"].tolist(), graph.edges["kind"].tolist(), strict=True):
-            if kind <= 1:  # title or mention: the passages a node is found in
+        subjects: dict[int, list[str]] = {}  # title entity -> the titles of the passages it is about
+        edges = zip(graph.edges["a"].tolist(), graph.edges["b"].tolist(), graph.edges["kind"].tolist(), strict=True)
+        for a, b, kind in edges:
+            if kind in (TITLE, MENTION):  # the passages a node is found in
                 frequency[b] += 1
+            if kind == TITLE:
+                subjects.setdefault(b, []).append(index.passages[a].title)
         for p in range(graph.passages):
             frequency[p] = 1
         names = [
             Name(int(n), text, SHORT_TITLE if kind == FULL_TITLE and text != index.passages[n].title else kind)
             for text, n, kind in zip(index.names, index.name_nodes, index.name_kinds, strict=True)
         ]
-        subjects: dict[int, list[str]] = {}
-        edges = zip(graph.edges["a"].tolist(), graph.edges["b"].tolist(), graph.edges["kind"].tolist(), strict=True)
-        for a, b, kind in edges:
-            if kind == TITLE:  # a passage and its title entity
-                subjects.setdefault(b, []).append(index.passages[a].title)
         self.names = NameIndex([node.iri for node in graph.nodes], names, frequency, graph.passages, subjects)
         self._predicate_of_label = {local_name(p): i for i, p in enumerate(graph.predicates)}
         self._passage_of_iri = {p.iri: i for i, p in enumerate(index.passages)}
