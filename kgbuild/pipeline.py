@@ -103,6 +103,7 @@ class BuildReport:
     failed: list[str] = field(default_factory=list)
     triples: int = 0
     rejected: int = 0
+    contradicted: int = 0
 
 
 @contextmanager
@@ -192,6 +193,7 @@ def build_knowledge_graph(
             report.sentences += len(result.parsed.text.sentence_starts)
             report.triples += stats.triples
             report.rejected += stats.rejected
+            report.contradicted += stats.contradicted
             if on_document:
                 on_document(result, report)
     if report.documents:

@@ -1,7 +1,10 @@
 """Entity resolution inside a document, so that one real thing is one node.
 
 - A short form joins its long form: a later "Schneider" joins "Willi Schneider" (a person's
-  surname or given name), "NATO" joins a matching acronym, when their types agree.
+  surname or given name), "NATO" joins a matching acronym, when their types agree. Not when dropping
+  the rest names another person: "Henry Ford" is not "Henry Ford II" (a generational suffix), and in
+  the passage "Humphrey Stafford, Earl of Stafford" the name "Humphrey Stafford" is its subject, not
+  his father "Humphrey Stafford, 1st Duke of Buckingham" (a short form naming the title stays with it).
 - One name, one thing per passage: readings of a name the extractor typed differently in one passage
   join the reading with more mentions, unless the extractor relates the two (an album and its singer).
 - A passage's title entity is recognised in its own text: a mention matching the title (without
@@ -61,13 +64,17 @@ def _short_form_of(short: str, long: str, entity_type: str) -> bool:
     if not short_words or len(short_words) >= len(long_words):
         return False
     if entity_type in PERSON_TYPES:
-        return short_words == long_words[-len(short_words) :] or short_words == long_words[: len(short_words)]
+        if short_words == long_words[: len(short_words)]:  # a given name, or the name without its titles
+            return len(short_words) < 2 or long_words[len(short_words)] not in _GENERATIONS
+        return short_words == long_words[-len(short_words) :]
     compact = short.replace(".", "")
     return len(compact) >= 2 and compact.isupper() and compact == _acronym(long)
 
 
+# Words after a full name that make it another person's: "Henry Ford II" is Henry Ford's grandson.
+_GENERATIONS = frozenset({"ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "jr", "sr", "junior", "senior"})
 # Part of every document's content hash: a change to resolution rebuilds the documents it touches.
-RESOLUTION_VERSION = 5
+RESOLUTION_VERSION = 6
 _UNTITLED_TYPES = ("TIME", "NUM")
 TITLE_MATCH = 0.7  # least `title_match` score for a mention to be the passage's title entity
 
@@ -82,7 +89,8 @@ def title_match(surface: str, title: str) -> float:
     """Score in ``[0, 1]`` how surely a mention names the subject of a passage titled `title`.
 
     1.0 for the same name up to accents, case, spacing and punctuation ("Huc- Mazelet Luquiens" for
-    "Huc-Mazelet Luquiens"); 0.9 for a name of two or more words inside the title or containing it
+    "Huc-Mazelet Luquiens"); otherwise 0 when their numerals differ ("Henry Ford II" for "Henry Ford",
+    "John, 3rd Duke" for "John, 5th Duke"); 0.9 for a name of two or more words inside the title or containing it
     ("Mafalda of Savoy" for "Princess Mafalda of Savoy"); 0.8 for a near spelling ("Bahram Beyzaie" for
     "Bahram Beyzai"); 0.7 for the same surname with the same initial ("Joseph Bradley Story" for
     "Joe Story"); 0 otherwise.
@@ -94,6 +102,8 @@ def title_match(surface: str, title: str) -> float:
         return 0.0
     if "".join(name) == "".join(words):
         return 1.0
+    if _numbering(name) != _numbering(words):  # "Henry Ford II" is not "Henry Ford", nor the 3rd Duke the 5th
+        return 0.0
     if len(words) >= 2 and len(name) >= 2 and (set(words) <= set(name) or set(name) <= set(words)):
         return 0.9
     if SequenceMatcher(None, " ".join(name), " ".join(words)).ratio() >= 0.85:
@@ -101,6 +111,11 @@ def title_match(surface: str, title: str) -> float:
     if len(name) >= 2 and len(words) >= 2 and name[-1] == words[-1] and name[0][0] == words[0][0]:
         return 0.7
     return 0.0
+
+
+def _numbering(words: list[str]) -> set[str]:
+    """Return the words that number one of a line of namesakes: regnal or generational numerals, ordinals."""
+    return {w for w in words if w in _GENERATIONS or w == "i" or re.fullmatch(r"\d+(?:st|nd|rd|th)", w)}
 
 
 def title_name(title: str) -> str:
@@ -175,6 +190,8 @@ def resolve_document(parsed: ParsedDocument, extraction: Extraction) -> Resolved
     surfaces = [max((parsed.surface(m) for m in e.mentions), key=len) for e in entities]
     target = list(range(len(entities)))
     by_length = sorted(range(len(entities)), key=lambda i: -len(surfaces[i]))
+    title = parsed.document.title
+    names_title = [bool(title) and title_match(surface, title) >= TITLE_MATCH for surface in surfaces]
     for short in range(len(entities)):
         candidates = {
             surfaces[long].casefold(): long
@@ -182,6 +199,7 @@ def resolve_document(parsed: ParsedDocument, extraction: Extraction) -> Resolved
             if long != short
             and entities[long].type == entities[short].type
             and _short_form_of(surfaces[short], surfaces[long], entities[short].type)
+            and (names_title[long] or not names_title[short])  # the passage's subject keeps its name
         }
         if len(candidates) == 1:  # "Smith" with both "John Smith" and "Mary Smith" stays on its own
             target[short] = next(iter(candidates.values()))
@@ -189,7 +207,6 @@ def resolve_document(parsed: ParsedDocument, extraction: Extraction) -> Resolved
     _one_sense_per_document(entities, surfaces, target, extraction.relations)
     roots = sorted(set(target))
     position = {root: i for i, root in enumerate(roots)}
-    title = parsed.document.title
     members_of = {root: [i for i in range(len(entities)) if target[i] == root] for root in roots}
     titled = _title_entity(parsed, entities, members_of) if title else None
     resolved = []

@@ -68,6 +68,17 @@ def test_an_ambiguous_short_form_joins_nobody():
         ("John Smith", "John Smith (footballer)", 1.0),
         ("Japan", "The Wonderful World of Captain Kuhio", 0.0),
         ("Savoy", "Princess Mafalda of Savoy", 0.0),  # one word of a longer title says too little
+        ("Henry Ford II", "Henry Ford", 0.0),  # his grandson
+        (
+            "Juan Alfonso Pérez de Guzmán, 3rd Duke of Medina Sidonia",
+            "Alfonso Pérez de Guzmán, 5th Duke of Medina Sidonia",
+            0.0,
+        ),
+        (
+            "Alfonso Pérez de Guzmán y Zúñiga, 5th Duke of Medina Sidonia",
+            "Alfonso Pérez de Guzmán, 5th Duke of Medina Sidonia",
+            0.9,
+        ),
     ],
 )
 def test_title_match_scores_variants_of_a_passage_title(surface: str, title: str, expected: float) -> None:
@@ -118,3 +129,30 @@ def test_a_reading_related_to_one_already_joined_stays_apart():
     resolved = resolve_document(parsed, Extraction(parsed.text, (company, person, place), lived))
     assert [(e.type, len(e.mentions)) for e in resolved.entities] == [("ORG", 3), ("LOC", 1)]
     assert [(r.head, r.tail, r.label) for r in resolved.relations] == [(0, 1, "P551")]  # the relation survives
+
+
+def test_a_name_without_its_generational_suffix_is_another_person():
+    parsed = parsed_document("Edsel Ford was the son of Henry Ford . His eldest son was Henry Ford II .", "Edsel Ford")
+    edsel, father, son = (PredictedEntity((span,), "PER", 0.9) for span in (Span(0, 2), Span(6, 8), Span(13, 16)))
+    relations = (PredictedRelation(0, 1, "P22", 0.8), PredictedRelation(2, 0, "P22", 0.8))
+    resolved = resolve_document(parsed, Extraction(parsed.text, (edsel, father, son), relations))
+    assert [e.label for e in resolved.entities] == ["Edsel Ford", "Henry Ford", "Henry Ford II"]
+    assert [(r.head, r.tail) for r in resolved.relations] == [(0, 1), (2, 0)]  # the father is not the son
+
+
+def test_a_short_form_naming_the_passage_title_stays_with_the_subject():
+    text = "Humphrey Stafford was the eldest son of Humphrey Stafford , 1st Duke of Buckingham ."
+    parsed = parsed_document(text, "Humphrey Stafford, Earl of Stafford")
+    son, father = PredictedEntity((Span(0, 2),), "PER", 0.9), PredictedEntity((Span(7, 14),), "PER", 0.9)
+    father_of = (PredictedRelation(0, 1, "P22", 0.8),)
+    resolved = resolve_document(parsed, Extraction(parsed.text, (son, father), father_of))
+    assert [(e.key, e.aliases) for e in resolved.entities] == [
+        ("Humphrey Stafford, Earl of Stafford", ("Humphrey Stafford",)),
+        ("Humphrey Stafford , 1st Duke of Buckingham", ()),
+    ]
+    assert [(r.head, r.tail, r.label) for r in resolved.relations] == [(0, 1, "P22")]
+    text = "Humphrey Stafford , 1st Duke of Buckingham fought . Humphrey Stafford died ."
+    parsed = parsed_document(text, "Humphrey Stafford, 1st Duke of Buckingham")  # in his own passage
+    duke, short = PredictedEntity((Span(0, 7),), "PER", 0.9), PredictedEntity((Span(9, 11),), "PER", 0.9)
+    resolved = resolve_document(parsed, Extraction(parsed.text, (duke, short), ()))
+    assert [e.mentions for e in resolved.entities] == [(Span(0, 7), Span(9, 11))]  # both name the title: one
