@@ -268,8 +268,7 @@ def extract_command(
     typer.echo(
         f"\n{report.documents} documents extracted ({report.sentences} sentences, "
         f"{report.sentences / elapsed:.1f} sentences/s), {report.skipped_unchanged} unchanged, "
-        f"{len(report.failed)} failed; {report.rejected} triples rejected by domain/range, "
-        f"{report.contradicted} outweighed by a more confident opposite direction\n"
+        f"{len(report.failed)} failed; {report.rejected} triples rejected by domain/range\n"
         f"graph: {summary['entities']} entities, {summary['triples']} triples, "
         f"duplicate-entity rate {100 * summary['duplicate_entity_rate']:.2f}% "
         f"({summary['merged_across_documents']} nodes merged across documents), "

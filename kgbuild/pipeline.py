@@ -103,7 +103,6 @@ class BuildReport:
     failed: list[str] = field(default_factory=list)
     triples: int = 0
     rejected: int = 0
-    contradicted: int = 0
 
 
 @contextmanager
@@ -193,7 +192,6 @@ def build_knowledge_graph(
             report.sentences += len(result.parsed.text.sentence_starts)
             report.triples += stats.triples
             report.rejected += stats.rejected
-            report.contradicted += stats.contradicted
             if on_document:
                 on_document(result, report)
     if report.documents:

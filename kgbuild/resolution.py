@@ -73,6 +73,7 @@ def _short_form_of(short: str, long: str, entity_type: str) -> bool:
 
 # Words after a full name that make it another person's: "Henry Ford II" is Henry Ford's grandson.
 _GENERATIONS = frozenset({"ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "jr", "sr", "junior", "senior"})
+_NUMERAL = re.compile(r"(?=[ivx])x{0,3}(?:ix|iv|v?i{0,3})|\d+(?:st|nd|rd|th)")  # "xiv", "3rd"
 # Part of every document's content hash: a change to resolution rebuilds the documents it touches.
 RESOLUTION_VERSION = 6
 _UNTITLED_TYPES = ("TIME", "NUM")
@@ -89,9 +90,10 @@ def title_match(surface: str, title: str) -> float:
     """Score in ``[0, 1]`` how surely a mention names the subject of a passage titled `title`.
 
     1.0 for the same name up to accents, case, spacing and punctuation ("Huc- Mazelet Luquiens" for
-    "Huc-Mazelet Luquiens"); otherwise 0 when their numerals differ ("Henry Ford II" for "Henry Ford",
-    "John, 3rd Duke" for "John, 5th Duke"); 0.9 for a name of two or more words inside the title or containing it
-    ("Mafalda of Savoy" for "Princess Mafalda of Savoy"); 0.8 for a near spelling ("Bahram Beyzaie" for
+    "Huc-Mazelet Luquiens"); otherwise 0 when the surface has a numeral the title lacks ("Henry Ford II"
+    for "Henry Ford", "John, 3rd Duke" for "John, 5th Duke"; "John Day" may still name "John Day, 5th
+    Duke"); 0.9 for a name of two or more words inside the title or containing it ("Mafalda of Savoy"
+    for "Princess Mafalda of Savoy"); 0.8 for a near spelling ("Bahram Beyzaie" for
     "Bahram Beyzai"); 0.7 for the same surname with the same initial ("Joseph Bradley Story" for
     "Joe Story"); 0 otherwise.
     """
@@ -102,7 +104,7 @@ def title_match(surface: str, title: str) -> float:
         return 0.0
     if "".join(name) == "".join(words):
         return 1.0
-    if _numbering(name) != _numbering(words):  # "Henry Ford II" is not "Henry Ford", nor the 3rd Duke the 5th
+    if not _numbering(words) <= _numbering(name):  # "Henry Ford II" is not "Henry Ford", nor the 3rd Duke the 5th
         return 0.0
     if len(words) >= 2 and len(name) >= 2 and (set(words) <= set(name) or set(name) <= set(words)):
         return 0.9
@@ -115,7 +117,7 @@ def title_match(surface: str, title: str) -> float:
 
 def _numbering(words: list[str]) -> set[str]:
     """Return the words that number one of a line of namesakes: regnal or generational numerals, ordinals."""
-    return {w for w in words if w in _GENERATIONS or w == "i" or re.fullmatch(r"\d+(?:st|nd|rd|th)", w)}
+    return {w for w in words if w in _GENERATIONS or _NUMERAL.fullmatch(w)}
 
 
 def title_name(title: str) -> str:

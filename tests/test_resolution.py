@@ -69,6 +69,8 @@ def test_an_ambiguous_short_form_joins_nobody():
         ("Japan", "The Wonderful World of Captain Kuhio", 0.0),
         ("Savoy", "Princess Mafalda of Savoy", 0.0),  # one word of a longer title says too little
         ("Henry Ford II", "Henry Ford", 0.0),  # his grandson
+        ("Louis XIV", "Louis XV", 0.0),
+        ("Humphrey Stafford", "Humphrey Stafford, 1st Duke of Buckingham", 0.9),  # the name without the title
         (
             "Juan Alfonso Pérez de Guzmán, 3rd Duke of Medina Sidonia",
             "Alfonso Pérez de Guzmán, 5th Duke of Medina Sidonia",

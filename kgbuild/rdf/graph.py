@@ -4,8 +4,7 @@ Each extracted triple ``s p o`` is written in the document's named graph togethe
 statement (``kg:Extraction``, a deterministic IRI, never a blank node) carrying the source
 document, the source sentence, the character offsets of both mentions, the model and the
 confidence. A triple whose argument types violate the property's domain or range in the ontology
-is kept out of the graph and counted, and so is one that states an asymmetric relation (parent,
-part of, ...) the other way round from a more confident triple of the same document.
+is kept out of the graph and counted.
 """
 
 from __future__ import annotations
@@ -55,7 +54,6 @@ class GraphStats:
     entities: int = 0
     triples: int = 0
     rejected: int = 0
-    contradicted: int = 0
     confidence_sum: float = 0.0
     rejected_examples: list[str] = field(default_factory=list)
 
@@ -92,61 +90,14 @@ def predicate(label: str) -> URIRef:
 
 
 @cache
-def ontology() -> Graph:
-    """Return the ontologies of ``ontologies/*.ttl`` in one graph, parsed once (do not change it)."""
-    graph = Graph()
-    for file in sorted(ONTOLOGY_DIR.glob("*.ttl")):
-        graph.parse(file, format="turtle")
-    return graph
-
-
-@cache
 def constraints() -> tuple[dict[URIRef, URIRef], dict[URIRef, URIRef]]:
     """Domain and range of every property declared in ``ontologies/*.ttl``."""
-    ontology_graph = ontology()
-    domains = {URIRef(str(s)): URIRef(str(o)) for s, o in ontology_graph.subject_objects(RDFS.domain)}
-    ranges = {URIRef(str(s)): URIRef(str(o)) for s, o in ontology_graph.subject_objects(RDFS.range)}
+    ontology = Graph()
+    for file in sorted(ONTOLOGY_DIR.glob("*.ttl")):
+        ontology.parse(file, format="turtle")
+    domains = {URIRef(str(s)): URIRef(str(o)) for s, o in ontology.subject_objects(RDFS.domain)}
+    ranges = {URIRef(str(s)): URIRef(str(o)) for s, o in ontology.subject_objects(RDFS.range)}
     return domains, ranges
-
-
-@cache
-def directions() -> dict[URIRef, tuple[URIRef, bool]]:
-    """Map each property stating an asymmetric relation to that relation and whether it states it forward.
-
-    From the ontologies: an ``owl:AsymmetricProperty``, its ``rdfs:subPropertyOf`` properties (forward)
-    and its ``owl:inverseOf`` with that one's sub-properties (backward): ``wdt:P22`` (father) states
-    ``wdt:P8810`` (parent) forward, ``wdt:P40`` (child) states it backward.
-    """
-    graph = ontology()
-    mapping: dict[URIRef, tuple[URIRef, bool]] = {}
-    for relation in sorted(URIRef(str(p)) for p in graph.subjects(RDF.type, OWL.AsymmetricProperty)):
-        inverses = {*graph.objects(relation, OWL.inverseOf), *graph.subjects(OWL.inverseOf, relation)}
-        for stated, forward in ((relation, True), *((URIRef(i), False) for i in sorted(map(str, inverses)))):
-            for prop in (stated, *sorted(map(str, graph.subjects(RDFS.subPropertyOf, stated)))):
-                mapping[URIRef(prop)] = (relation, forward)
-    return mapping
-
-
-def outweighed(triples: list[tuple[URIRef, URIRef, URIRef, float]]) -> set[int]:
-    """Return which `triples` ``(subject, property, object, confidence)`` a more confident triple contradicts.
-
-    Two triples contradict when they state one asymmetric relation (`directions`) between the same two
-    entities in opposite directions; the direction of the most confident one stands.
-    """
-    mapping = directions()
-    stated: list[tuple[URIRef, URIRef, URIRef] | None] = []
-    best: dict[tuple[URIRef, URIRef, URIRef], float] = {}
-    for subject, prop, obj, confidence in triples:
-        if prop not in mapping:
-            stated.append(None)
-            continue
-        relation, forward = mapping[prop]
-        key = (relation, subject, obj) if forward else (relation, obj, subject)
-        stated.append(key)
-        best[key] = max(best.get(key, 0.0), confidence)
-    return {
-        i for i, key in enumerate(stated) if key is not None and best.get((key[0], key[2], key[1]), 0.0) > best[key]
-    }
 
 
 def fits(kind: URIRef, expected: URIRef | None) -> bool:
@@ -195,7 +146,6 @@ def add_document(
             graph.add((document, SDO.about, node))  # the passage's title entity: what the passage is about
     stats.entities = len(set(nodes))
     domains, ranges = constraints()
-    fitting = []
     for relation in extraction.relations:
         if relation.confidence < min_confidence:
             continue
@@ -210,13 +160,6 @@ def add_document(
             stats.rejected += 1
             stats.rejected_examples.append(f"{head.type} {relation.label} {tail.type}")
             continue
-        fitting.append((relation, prop))
-    dropped = outweighed([(nodes[r.head], prop, nodes[r.tail], r.confidence) for r, prop in fitting])
-    stats.contradicted = len(dropped)
-    for position, (relation, prop) in enumerate(fitting):
-        if position in dropped:
-            continue
-        head, tail = extraction.entities[relation.head], extraction.entities[relation.tail]
         subject, obj = nodes[relation.head], nodes[relation.tail]
         head_span, tail_span = _closest_mentions(head, tail)
         offsets = (*parsed.char_span(head_span), *parsed.char_span(tail_span))

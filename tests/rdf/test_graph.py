@@ -149,35 +149,3 @@ def test_a_place_typed_location_in_one_passage_and_organisation_in_another_is_on
     minter = IriMinter()
     assert minter.entity("Germany", identity_group("LOC")) == minter.entity("germany", identity_group("ORG"))
     assert minter.entity("Paris", identity_group("LOC")) != minter.entity("Paris", identity_group("PER"))
-
-
-def test_an_asymmetric_relation_keeps_its_more_confident_direction():
-    from tests.records import parsed_document
-
-    parsed = parsed_document("Lothair II was the son of Lothair I and married Teutberga .", "Lothair II")
-    son, father, wife = (PredictedEntity((span,), "PER", 0.9) for span in (Span(0, 2), Span(6, 8), Span(10, 11)))
-    relations = (
-        PredictedRelation(0, 1, "P22", 0.95),  # Lothair I is Lothair II's father
-        PredictedRelation(1, 0, "P40", 0.8),  # the same, stated as a child
-        PredictedRelation(1, 0, "P22", 0.9),  # Lothair II is Lothair I's father: the other way round
-        PredictedRelation(0, 1, "P40", 0.85),  # Lothair I is Lothair II's child: the other way round
-        PredictedRelation(0, 2, "P26", 0.7),  # spouse is symmetric: both directions stay
-        PredictedRelation(2, 0, "P26", 0.6),
-    )
-    resolved = resolve_document(parsed, Extraction(parsed.text, (son, father, wife), relations))
-    dataset, minter = Dataset(), IriMinter()
-    stats = add_document(dataset, resolved, minter, ModelInfo("wikidata", "1"))
-    labels = {minter.entity(e.key, "person"): e.label for e in resolved.entities}
-    wdt = "http://www.wikidata.org/prop/direct/"
-    kept = sorted(
-        (labels[str(s)], str(p).removeprefix(wdt), labels[str(o)])
-        for s, p, o, _ in dataset.quads((None, None, None, None))
-        if str(p).startswith(wdt)
-    )
-    assert kept == [
-        ("Lothair I", "P40", "Lothair II"),
-        ("Lothair II", "P22", "Lothair I"),
-        ("Lothair II", "P26", "Teutberga"),
-        ("Teutberga", "P26", "Lothair II"),
-    ]
-    assert (stats.triples, stats.contradicted) == (4, 2)
