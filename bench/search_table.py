@@ -63,7 +63,7 @@ def main() -> None:
         else:
             encoder = load_encoder(encoder_ref)
             vectors = encoder.encode([passage_text(p) for p in searcher.index.passages])
-            dense_searcher = Searcher(replace(searcher.index, passage_vectors=vectors), encoder, nlp=False)
+            dense_searcher = Searcher(replace(searcher.index, passage_vectors=vectors, ann=None), encoder, nlp=False)
         dense_reads = {q.id: dense_searcher.read(q.question) for q in questions}
         only_dense = SearchSettings(graph_weight=0.0, dense_weight=1.0, lexical_weight=0.0)
         score(f"dense, {name}", dense_searcher.with_settings(**only_dense.to_json()), dense_reads)

@@ -48,6 +48,12 @@ def index_command(
     ] = DEFAULT_BASE_MODEL,
     settings: Annotated[Path | None, typer.Option(help="JSON file of search settings to store.")] = None,
     threads: Annotated[int, typer.Option(help="Torch threads (0: torch's default).")] = 0,
+    ann: Annotated[
+        str,
+        typer.Option(
+            help="Passage vector search: exact, hnsw (approximate, FAISS), or auto (hnsw from 200,000 passages)."
+        ),
+    ] = "auto",
     id_field: IdField = "id",
     text_field: TextField = "text",
     title_field: TitleField = "title",
@@ -61,12 +67,13 @@ def index_command(
         chosen = _settings(settings)
         encoder_ref = str(Path(encoder).resolve()) if Path(encoder).exists() else encoder
         fields = Fields(id_field, text_field, title_field)
-        manifest = build_index(kg_dir, corpus, load_encoder(encoder), encoder_ref, chosen, fields)
+        manifest = build_index(kg_dir, corpus, load_encoder(encoder), encoder_ref, chosen, fields, ann)
     except (KgSearchError, KgBuildError, ValueError) as error:
         raise _fail(str(error)) from None
     typer.echo(
         f"indexed {manifest['passages']} passages, {manifest['entities']} entities, "
-        f"edges {manifest['edges']} in {manifest['build_seconds']} s -> {kg_dir / 'search'}"
+        f"edges {manifest['edges']}, {manifest['ann']} vector search, in {manifest['build_seconds']} s "
+        f"-> {kg_dir / 'search'}"
     )
     for problem in manifest["unreadable_passages"]:
         typer.echo(f"skipped: {problem}", err=True)

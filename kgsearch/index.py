@@ -34,6 +34,7 @@ from kgbuild import (
 )
 from kgbuild.corpus import CorpusProblem, Fields
 from kgbuild.resolution import TITLE_MATCH, title_match
+from kgsearch.ann import AUTO, FILE_NAME, HNSW, HnswPassages, choose_kind
 from kgsearch.errors import SearchIndexError
 from kgsearch.graph import ALIAS, MENTION, NAME, RELATION, TITLE, Node, SearchGraph
 from kgsearch.records import Passage
@@ -60,7 +61,11 @@ def passage_text(passage: Passage) -> str:
 
 @dataclass(frozen=True, slots=True)
 class SearchIndex:
-    """A loaded index: passages, graph, vectors, BM25, triples and the settings it was built for."""
+    """A loaded index: passages, graph, vectors, BM25, triples and the settings it was built for.
+
+    ``ann`` is the HNSW graph over the passage vectors when the index was built with one (a large
+    corpus); `passage_vectors` are then read from disk as needed rather than held in memory.
+    """
 
     path: Path
     passages: tuple[Passage, ...]
@@ -74,6 +79,11 @@ class SearchIndex:
     triples: tuple[TripleFact, ...]
     settings: SearchSettings
     manifest: dict[str, Any]
+    ann: HnswPassages | None = None
+
+    def dense_scores(self, query: Any) -> Any:
+        """Return every passage's dense score for a question vector (approximate beyond the nearest with HNSW)."""
+        return self.passage_vectors @ query if self.ann is None else self.ann.scores(query)
 
 
 def read_passages(corpus: str | Path, fields: Fields = DEFAULT_FIELDS) -> tuple[list[Document], list[str]]:
@@ -94,15 +104,18 @@ def build_index(
     encoder_ref: str,
     settings: SearchSettings = DEFAULT_SETTINGS,
     fields: Fields = DEFAULT_FIELDS,
+    ann: str = AUTO,
 ) -> dict[str, Any]:
     """Build the search index of `kg_dir` over the passages of `corpus`; return its manifest.
 
     Args:
         encoder_ref: how to load `encoder` again at query time (a path or the base model's name).
+        ann: ``exact`` scans every passage vector per question; ``hnsw`` builds an approximate
+            nearest-neighbour graph (FAISS); ``auto`` picks HNSW for a large corpus (`kgsearch.ann`).
 
     Raises:
         InputTextError: `kg_dir` or `corpus` cannot be read.
-        SearchIndexError: the corpus has no passages.
+        SearchIndexError: the corpus has no passages, an unknown `ann`, or ``hnsw`` without FAISS.
 
     """
     import numpy as np
@@ -114,6 +127,7 @@ def build_index(
     documents, problems = read_passages(corpus, fields)
     if not documents:
         raise SearchIndexError(f"{corpus}: no passages to index")
+    ann = choose_kind(ann, len(documents))
     passages = _passages(documents, facts)
     nodes, edges, predicates = _graph(passages, facts)
     entity_nodes = nodes[len(passages) :]
@@ -122,6 +136,11 @@ def build_index(
     tick = time.monotonic()
     passage_vectors = encoder.encode([passage_text(p) for p in passages], kind="passage")
     timings["passage_vectors_s"] = time.monotonic() - tick
+    hnsw = None
+    if ann == HNSW:
+        tick = time.monotonic()
+        hnsw = HnswPassages.build(passage_vectors)
+        timings["hnsw_s"] = time.monotonic() - tick
 
     names, name_nodes, name_kinds = _names(passages, facts, len(passages))
     tick = time.monotonic()
@@ -159,6 +178,8 @@ def build_index(
         np.save(staging / "passage_vectors.npy", passage_vectors.astype(np.float32))
         np.save(staging / "name_vectors.npy", name_vectors.astype(np.float16))
         bm25.save(str(staging / "bm25"))
+        if hnsw is not None:
+            hnsw.save(staging / FILE_NAME)
         manifest = {
             "format": FORMAT_VERSION,
             "kg_stamp": stamp,
@@ -167,6 +188,7 @@ def build_index(
             "encoder_name": encoder.name,
             "passages": len(passages),
             "entities": len(entity_nodes),
+            "ann": ann,
             "edges": {kind: int((edges["kind"] == code).sum()) for kind, code in _KIND_CODES.items()},
             "unreadable_passages": problems,
             "settings": settings.to_json(),
@@ -427,11 +449,12 @@ def load_index(kg_dir: str | Path, check_stale: bool = True) -> SearchIndex:
     with np.load(path / "edges.npz") as archive:
         edges = {key: archive[key] for key in archive.files}
     predicates = json.loads((path / "predicates.json").read_text(encoding="utf-8"))
+    hnsw = HnswPassages.load(path / FILE_NAME, len(passages)) if manifest.get("ann") == HNSW else None
     return SearchIndex(
         path,
         passages,
         SearchGraph(nodes, len(passages), edges, predicates),
-        np.load(path / "passage_vectors.npy"),
+        np.load(path / "passage_vectors.npy", mmap_mode="r" if hnsw else None),
         np.load(path / "name_vectors.npy").astype(np.float32),
         np.asarray([r[1] for r in name_rows], dtype=np.int64),
         tuple(r[0] for r in name_rows),
@@ -440,4 +463,5 @@ def load_index(kg_dir: str | Path, check_stale: bool = True) -> SearchIndex:
         triples,
         SearchSettings.from_json(manifest["settings"]),
         manifest,
+        hnsw,
     )

@@ -187,7 +187,7 @@ class Searcher:
         exact = link_exact(question, self.names)
         spans = self._free_spans(question, exact)
         vectors = self._encode_texts([question, *(question[s:e] for s, e in spans)])  # one encoder call
-        dense = self.index.passage_vectors @ vectors[question]
+        dense = self.index.dense_scores(vectors[question])
         lexical = np.asarray(self.index.bm25.get_scores(words(question)), dtype=np.float64)
         mentions = self._link(question, exact, spans, vectors)
         return ReadQuestion(question, tuple(mentions), relation_cues(question), dense, lexical)

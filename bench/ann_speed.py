@@ -1,0 +1,97 @@
+"""Dense passage scoring at corpus sizes past the 2Wiki index: exact (numpy) against HNSW (`kgsearch.ann`).
+
+    python bench/ann_speed.py runs/kg-2wiki --questions ../shared/data/2wiki/questions.jsonl --sizes 100000,300000
+
+The passages are the index's real vectors, each repeated with Gaussian noise and renormalised until
+the corpus has the asked size (a synthetic corpus shaped like real sentence vectors, with near
+duplicates, the hard case for an approximate index); the questions are real, encoded with the index's
+encoder. For each size, in one process: the time to build the HNSW graph, the latency of
+`SearchIndex.dense_scores` (the part of a search that grows with the corpus) both ways, their p50 ratio,
+and the recall of the exact top 10 among HNSW's top 10.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+import numpy as np
+
+from kgsearch.ann import CANDIDATES, EF_SEARCH, NEIGHBOURS, HnswPassages
+from kgsearch.encoder import load_encoder
+from kgsearch.evaluate import read_questions
+from kgsearch.index import load_index
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def corpus_of(vectors: np.ndarray, size: int, noise: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    rows = [vectors]
+    while sum(len(r) for r in rows) < size:
+        noisy = vectors + rng.normal(scale=noise, size=vectors.shape).astype(np.float32)
+        rows.append(noisy / np.linalg.norm(noisy, axis=1, keepdims=True))
+    return np.ascontiguousarray(np.concatenate(rows)[:size], dtype=np.float32)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("kg_dir")
+    parser.add_argument("--questions", required=True)
+    parser.add_argument("--sizes", default="100000,300000")
+    parser.add_argument("--n", type=int, default=200)
+    parser.add_argument("--noise", type=float, default=0.03, help="per-dimension noise of the copies")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    import torch
+
+    torch.set_num_threads(1)  # as kgsearch query and the app serve
+    index = load_index(args.kg_dir)
+    encoder = load_encoder(index.manifest["encoder"])
+    questions = [q.question for q in read_questions(args.questions)][200 : 200 + args.n]
+    queries = np.asarray(encoder.encode(questions, kind="query"), dtype=np.float32)
+    reports = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        passages = corpus_of(np.asarray(index.passage_vectors, dtype=np.float32), size, args.noise, seed=size)
+        tick = time.monotonic()
+        hnsw = HnswPassages.build(passages)
+        hnsw.index.hnsw.efSearch = EF_SEARCH
+        build_s = time.monotonic() - tick
+        exact_ms, hnsw_ms, recall = [], [], []
+        for query in queries:
+            tick = time.perf_counter()
+            exact = passages @ query
+            exact_ms.append(1000 * (time.perf_counter() - tick))
+            tick = time.perf_counter()
+            approximate = hnsw.scores(query)
+            hnsw_ms.append(1000 * (time.perf_counter() - tick))
+            top = set(np.argpartition(-exact, 10)[:10].tolist())
+            found = set(np.argpartition(-approximate, 10)[:10].tolist())
+            recall.append(len(top & found) / 10)
+        report = {
+            "passages": size,
+            "hnsw_build_s": round(build_s, 1),
+            "exact_p50_ms": round(statistics.median(exact_ms), 2),
+            "exact_p95_ms": round(percentile(exact_ms, 0.95), 2),
+            "hnsw_p50_ms": round(statistics.median(hnsw_ms), 2),
+            "hnsw_p95_ms": round(percentile(hnsw_ms, 0.95), 2),
+            "exact_over_hnsw_p50": round(statistics.median(exact_ms) / statistics.median(hnsw_ms), 1),
+            "recall_at_10": round(float(np.mean(recall)), 4),
+            "questions": len(queries),
+            "neighbours": NEIGHBOURS,
+            "ef_search": EF_SEARCH,
+            "candidates": CANDIDATES,
+        }
+        reports.append(report)
+        print(json.dumps(report) if args.json else report, flush=True)
+        del hnsw, passages
+
+
+if __name__ == "__main__":
+    main()
