@@ -96,7 +96,8 @@ with search_tab:
                     left, middle, right = st.columns(3)
                     left.metric("fused", f"{hit.score:.3f}")
                     middle.metric("graph", f"{hit.graph_score:.4f}")
-                    right.metric("dense", f"{hit.dense_score:.3f}")
+                    dense = "-" if hit.dense_score is None else f"{hit.dense_score:.3f}"
+                    right.metric("dense", dense, help="not computed where the settings give it no weight")
                     st.markdown(highlight(hit.passage.text, names))
                     if hit.path:
                         st.graphviz_chart(explanation_dot(hit))

@@ -97,7 +97,7 @@ def main() -> None:
         dense_weight=0.0,
         lexical_weight=0.0,
     )
-    reads = {q.id: searcher.read(q.question) for q in questions}
+    reads = {q.id: searcher.read(q.question, dense=True) for q in questions}
     runs = {
         "graph without relation edges": searcher.with_settings(**plain.to_json()),
         "graph with relation edges": searcher.with_settings(**graph_settings.to_json()),

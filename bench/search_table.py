@@ -53,7 +53,7 @@ def main() -> None:
         )
         print(f"{name}: {rows[name]['all']} ({time.monotonic() - started:.1f} s)", flush=True)
 
-    reads = {q.id: searcher.read(q.question) for q in questions}
+    reads = {q.id: searcher.read(q.question, dense=True) for q in questions}
     lexical = SearchSettings(graph_weight=0.0, dense_weight=0.0, lexical_weight=1.0)
     score("BM25 (bm25s)", searcher.with_settings(**lexical.to_json()), reads)
     for spec in args.dense:
@@ -64,7 +64,7 @@ def main() -> None:
             encoder = load_encoder(encoder_ref)
             vectors = encoder.encode([passage_text(p) for p in searcher.index.passages])
             dense_searcher = Searcher(replace(searcher.index, passage_vectors=vectors, ann=None), encoder, nlp=False)
-        dense_reads = {q.id: dense_searcher.read(q.question) for q in questions}
+        dense_reads = {q.id: dense_searcher.read(q.question, dense=True) for q in questions}
         only_dense = SearchSettings(graph_weight=0.0, dense_weight=1.0, lexical_weight=0.0)
         score(f"dense, {name}", dense_searcher.with_settings(**only_dense.to_json()), dense_reads)
     for name, path, fixed in (

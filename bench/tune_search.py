@@ -60,7 +60,7 @@ def main() -> None:
     searcher = Searcher.open(args.kg_dir)
     questions = read_questions(args.questions)[args.skip : args.skip + args.dev]
     started = time.monotonic()
-    reads = {q.id: searcher.read(q.question) for q in questions}
+    reads = {q.id: searcher.read(q.question, dense=True) for q in questions}
     print(f"read {len(questions)} questions in {time.monotonic() - started:.1f} s", flush=True)
     profile = PROFILES[args.profile]
     settings = SearchSettings.from_json(json.loads(Path(args.start).read_text())) if args.start else searcher.settings

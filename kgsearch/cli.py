@@ -106,13 +106,17 @@ def query_command(
     for hit in result.hits:
         typer.echo(
             f"{hit.rank:>2}. {hit.passage.title or hit.passage.id}  [{hit.passage.id}]  score {hit.score:.3f} "
-            f"(graph {hit.graph_score:.4f}, dense {hit.dense_score:.3f}, bm25 {hit.lexical_score:.2f})"
+            f"(graph {hit.graph_score:.4f}, dense {_score(hit.dense_score)}, bm25 {hit.lexical_score:.2f})"
         )
         for hop in hit.path:
             typer.echo("      " + _describe(hop))
         if hit.note:
             typer.echo(f"      {hit.note}")
         typer.echo(f"      {hit.passage.text[:160]}{'...' if len(hit.passage.text) > 160 else ''}")
+
+
+def _score(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"  # None: not computed, the settings give it no weight
 
 
 def _describe(hop: Any) -> str:

@@ -60,13 +60,17 @@ class Hop:
 
 @dataclass(frozen=True, slots=True)
 class SearchHit:
-    """A ranked passage with its scores and the path that led to it."""
+    """A ranked passage with its scores and the path that led to it.
+
+    ``dense_score`` is None where the bi-encoder was not run: the settings give it no weight and the
+    question linked into the graph.
+    """
 
     rank: int
     passage: Passage
     score: float
     graph_score: float
-    dense_score: float
+    dense_score: float | None
     lexical_score: float
     path: tuple[Hop, ...]
     note: str = ""
@@ -87,7 +91,8 @@ class SearchResult:
 class ReadQuestion:
     """What search reads off a question before the walk: mentions, cues, and every passage's dense and BM25 score.
 
-    ``dense`` and ``lexical`` are float arrays in passage order.
+    ``dense`` and ``lexical`` are float arrays in passage order; ``dense`` is None where it was not needed
+    (see `Searcher.read`).
     """
 
     question: str

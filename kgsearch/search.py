@@ -170,8 +170,14 @@ class Searcher:
         allowed = self.matching_passages(where) if where else None
         return self.rank(self.read(question), k, allowed, explain)
 
-    def read(self, question: str) -> ReadQuestion:
-        """Read a question: its linked mentions, relation cues, and dense and BM25 scores of every passage.
+    def read(self, question: str, dense: bool | None = None) -> ReadQuestion:
+        """Read a question: its linked mentions, relation cues, and the BM25 and dense scores of every passage.
+
+        Args:
+            dense: score every passage with the bi-encoder. None (the default): only where the ranking uses
+                it: where the settings weigh it, or where nothing links (the fallback). The encoder, about half
+                of a 2Wiki search's time, then runs only for question spans that need linking by embedding.
+                True: always (to rank one reading under several settings).
 
         Raises:
             QueryError: an empty or overlong question.
@@ -186,11 +192,16 @@ class Searcher:
             raise QueryError(f"the question has {len(question)} characters; at most {MAX_QUESTION_CHARS} are searched")
         exact = link_exact(question, self.names)
         spans = self._free_spans(question, exact)
-        vectors = self._encode_texts([question, *(question[s:e] for s, e in spans)])  # one encoder call
-        dense = self.index.dense_scores(vectors[question])
+        scored = dense or (dense is None and (self._weighs_dense() or not (exact or spans)))
+        texts = [question] * bool(scored) + [question[s:e] for s, e in spans]
+        vectors = self._encode_texts(texts)  # one encoder call
         lexical = np.asarray(self.index.bm25.get_scores(words(question)), dtype=np.float64)
         mentions = self._link(question, exact, spans, vectors)
-        return ReadQuestion(question, tuple(mentions), relation_cues(question), dense, lexical)
+        dense_scores = self.index.dense_scores(vectors[question]) if scored else None
+        return ReadQuestion(question, tuple(mentions), relation_cues(question), dense_scores, lexical)
+
+    def _weighs_dense(self) -> bool:
+        return self.settings.dense_weight > 0 or self.settings.dense_prior > 0
 
     def rank(self, read: ReadQuestion, k: int = 10, allowed: Any = None, explain: bool = True) -> SearchResult:
         """Walk the graph from a read question, fuse the scores and return the top `k` hits.
@@ -203,6 +214,8 @@ class Searcher:
 
         settings, index, graph = self.settings, self.index, self.index.graph
         mentions, dense, lexical = list(read.mentions), read.dense, read.lexical
+        if dense is None and (self._weighs_dense() or not mentions):  # read under settings that did not need it
+            dense = self.index.dense_scores(self._encode_texts([read.question])[read.question])
         notes: list[str] = []
         graph_scores = np.zeros(graph.passages)
         transition, rank = None, None
@@ -213,7 +226,7 @@ class Searcher:
                 for label, forward in map(parse_cue, read.cues)
                 if label in self._predicate_of_label
             )
-            seeds, personalization = self._restart(mentions, dense, cued)
+            seeds, personalization = self._restart(mentions, dense, cued)  # dense is set where dense_prior > 0
             boosts = dict.fromkeys(cued, settings.cue_boost)
             relation = settings.relation_weight if settings.use_relations else 0.0
             kinds = (
@@ -232,7 +245,7 @@ class Searcher:
         dense_weight = settings.dense_weight + (0.0 if mentions else settings.graph_weight)
         fused = (
             settings.graph_weight * _max_normalised(graph_scores)
-            + dense_weight * _range_normalised(dense)
+            + dense_weight * (_range_normalised(dense) if dense is not None else 0.0)
             + settings.lexical_weight * _max_normalised(lexical)
         )
         if allowed is not None:
@@ -251,7 +264,7 @@ class Searcher:
                 index.passages[i],
                 float(fused[i]),
                 float(graph_scores[i]),
-                float(dense[i]),
+                None if dense is None else float(dense[i]),
                 float(lexical[i]),
                 paths.get(i, ()),
                 "" if i in paths or not explain else unexplained,

@@ -4,6 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from kgsearch.encoder import HashingEncoder
 from kgsearch.errors import QueryError, SearchIndexError
 from kgsearch.index import load_index
 from kgsearch.search import NO_LINK_NOTE, Searcher
@@ -162,3 +163,31 @@ def test_walk_iterations_must_be_positive() -> None:
 
     with pytest.raises(ValueError, match="walk_iterations"):
         SearchSettings(walk_iterations=0)
+
+
+class _CountingEncoder(HashingEncoder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+
+    def encode(self, texts, kind="passage", batch_size=64):  # type: ignore[no-untyped-def]
+        self.texts.extend(texts)
+        return super().encode(texts, kind, batch_size)
+
+
+def test_the_encoder_runs_only_where_the_dense_score_counts(searcher: Searcher) -> None:
+    encoder = _CountingEncoder()
+    walk = Searcher(searcher.index, encoder, searcher.settings, nlp=False).with_settings(dense_weight=0.0)
+    graph_only = walk.search(QUESTION, k=3)
+    assert encoder.texts == []
+    assert all(hit.dense_score is None for hit in graph_only.hits)
+    fused = walk.with_settings(dense_weight=0.5)
+    scored = fused.search(QUESTION, k=3)
+    assert encoder.texts == [QUESTION]
+    assert all(isinstance(hit.dense_score, float) for hit in scored.hits)
+    # a reading made without dense scores, ranked under settings that weigh them, is scored on demand
+    later = fused.rank(walk.read(QUESTION), k=3)
+    assert [(h.passage.id, h.score, h.dense_score) for h in later.hits] == [
+        (h.passage.id, h.score, h.dense_score) for h in scored.hits
+    ]
+    assert walk.search("who is honoured at weddings", k=1).hits[0].dense_score is not None  # the fallback
