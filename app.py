@@ -21,8 +21,10 @@ st.set_page_config(page_title="kgbuild explorer", layout="wide")
 
 @st.cache_resource(show_spinner="Loading the index and models...")
 def load_searcher(kg_dir: str) -> Searcher:
-    """Load the search index and its models once per process."""
-    return Searcher.open(kg_dir, threads=1)
+    """Load the search index and its models once per process, warmed up: the first question is not slower."""
+    searcher = Searcher.open(kg_dir, threads=1)
+    searcher.warm_up()
+    return searcher
 
 
 @st.cache_resource(show_spinner="Reading the graph...")

@@ -2,9 +2,10 @@
 
     python bench/app_first_result.py kg --questions data/sample/questions.jsonl --n 5 --json
 
-Starts `streamlit run app.py` on a free port over the graph, opens the page (the cached loaders run
-then), and for each question types it, clicks Search and waits for the first hit's heading. Reports
-each time and the median; the first question is the first search of the process.
+Starts `streamlit run app.py` from the project root, as the README does (so `.streamlit/config.toml`
+applies), on a free port over the graph, opens the page (the cached loaders run then), and for each
+question types it, clicks Search and waits for the first hit's heading. Reports each time and the
+median; the first question is the first search of the process.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ def main() -> None:
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
         env={**os.environ, "KGSEARCH_KG": str(Path(args.kg_dir).resolve())},
+        cwd=ROOT,  # where the README starts it: the project's .streamlit/config.toml applies
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"

@@ -90,6 +90,18 @@ class Searcher:
         index = load_index(kg_dir)
         return cls(index, encoder or load_encoder(index.manifest["encoder"]), settings)
 
+    def warm_up(self) -> None:
+        """Load now what the first search would load lazily (spaCy, the encoder's first pass, the explanations).
+
+        A server calls it at start, so that its first question is answered as fast as the next ones.
+        """
+        if self._nlp is not False:
+            _ = self.nlp
+        self._encode_texts(["warm up"])
+        title = next((p.title for p in self.index.passages if p.title), "")
+        if title:
+            self.search(title, k=1)
+
     def with_settings(self, **changes: Any) -> Searcher:
         """Return a searcher over the same index and models with some settings changed."""
         searcher = copy.copy(self)

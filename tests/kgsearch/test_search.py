@@ -191,3 +191,11 @@ def test_the_encoder_runs_only_where_the_dense_score_counts(searcher: Searcher) 
         (h.passage.id, h.score, h.dense_score) for h in scored.hits
     ]
     assert walk.search("who is honoured at weddings", k=1).hits[0].dense_score is not None  # the fallback
+
+
+def test_warm_up_runs_the_encoder_and_a_search_before_the_first_question(searcher: Searcher) -> None:
+    encoder = _CountingEncoder()
+    warmed = Searcher(searcher.index, encoder, searcher.settings, nlp=False)
+    warmed.warm_up()
+    assert encoder.texts[0] == "warm up"
+    assert warmed._transitions  # a walk ran: its transition matrix is built and kept
