@@ -61,7 +61,6 @@ def main() -> None:
         passages = corpus_of(np.asarray(index.passage_vectors, dtype=np.float32), size, args.noise, seed=size)
         tick = time.monotonic()
         hnsw = HnswPassages.build(passages)
-        hnsw.index.hnsw.efSearch = EF_SEARCH
         build_s = time.monotonic() - tick
         exact_ms, hnsw_ms, recall = [], [], []
         for query in queries:

@@ -73,6 +73,7 @@ class HnswPassages:
         index = faiss.IndexHNSWFlat(matrix.shape[1], neighbours, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = ef_construction
         index.add(matrix)
+        index.hnsw.efSearch = EF_SEARCH
         return cls(index, len(matrix))
 
     @classmethod
