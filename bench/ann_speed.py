@@ -8,6 +8,13 @@ duplicates, the hard case for an approximate index); the questions are real, enc
 encoder. For each size, in one process: the time to build the HNSW graph, the latency of
 `SearchIndex.dense_scores` (the part of a search that grows with the corpus) both ways, their p50 ratio,
 and the recall of the exact top 10 among HNSW's top 10.
+
+With `--rank FILE` (a questions file of the index's own corpus), it also ranks those questions with the
+whole search under the index's settings, once with exact dense scores and once with an HNSW graph over
+the same passage vectors, and reports Recall@10 and nDCG@10 both ways:
+
+    python bench/ann_speed.py runs/kg-scifact --questions runs/scifact/test.jsonl --sizes "" \
+        --rank runs/scifact/test.jsonl --json
 """
 
 from __future__ import annotations
@@ -21,8 +28,9 @@ import numpy as np
 
 from kgsearch.ann import CANDIDATES, EF_SEARCH, NEIGHBOURS, HnswPassages
 from kgsearch.encoder import load_encoder
-from kgsearch.evaluate import read_questions
+from kgsearch.evaluate import evaluate_rankings, read_questions
 from kgsearch.index import load_index
+from kgsearch.search import Searcher
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -46,6 +54,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="100000,300000")
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--noise", type=float, default=0.03, help="per-dimension noise of the copies")
+    parser.add_argument("--rank", help="questions file to rank with exact and HNSW dense scores")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -57,7 +66,7 @@ def main() -> None:
     questions = [q.question for q in read_questions(args.questions)][200 : 200 + args.n]
     queries = np.asarray(encoder.encode(questions, kind="query"), dtype=np.float32)
     reports = []
-    for size in (int(s) for s in args.sizes.split(",")):
+    for size in (int(s) for s in args.sizes.split(",") if s):
         passages = corpus_of(np.asarray(index.passage_vectors, dtype=np.float32), size, args.noise, seed=size)
         tick = time.monotonic()
         hnsw = HnswPassages.build(passages)
@@ -90,6 +99,22 @@ def main() -> None:
         reports.append(report)
         print(json.dumps(report) if args.json else report, flush=True)
         del hnsw, passages
+    if args.rank:
+        from dataclasses import replace
+
+        ranked = read_questions(args.rank)
+        exact_index = replace(index, ann=None)
+        approximate = replace(index, ann=HnswPassages.build(np.asarray(index.passage_vectors, dtype=np.float32)))
+        report = {"questions": len(ranked)}
+        for name, dense_index in (("exact", exact_index), ("hnsw", approximate)):
+            searcher = Searcher(dense_index, encoder)
+
+            def run(question, searcher=searcher):  # type: ignore[no-untyped-def]
+                return [hit.passage.id for hit in searcher.search(question.question, k=10, explain=False).hits]
+
+            scores = evaluate_rankings(ranked, run, (10,))["all"]
+            report[f"{name}_R@10"], report[f"{name}_nDCG@10"] = scores["R@10"], scores["nDCG@10"]
+        print(json.dumps(report) if args.json else report, flush=True)
 
 
 if __name__ == "__main__":
