@@ -449,12 +449,14 @@ def load_index(kg_dir: str | Path, check_stale: bool = True) -> SearchIndex:
     with np.load(path / "edges.npz") as archive:
         edges = {key: archive[key] for key in archive.files}
     predicates = json.loads((path / "predicates.json").read_text(encoding="utf-8"))
-    hnsw = HnswPassages.load(path / FILE_NAME, len(passages)) if manifest.get("ann") == HNSW else None
+    hnsw_file = path / FILE_NAME if manifest.get("ann") == HNSW else None
+    passage_vectors = np.load(path / "passage_vectors.npy", mmap_mode="r" if hnsw_file else None)
+    hnsw = HnswPassages.load(hnsw_file, passage_vectors) if hnsw_file else None
     return SearchIndex(
         path,
         passages,
         SearchGraph(nodes, len(passages), edges, predicates),
-        np.load(path / "passage_vectors.npy", mmap_mode="r" if hnsw else None),
+        passage_vectors,
         np.load(path / "name_vectors.npy").astype(np.float32),
         np.asarray([r[1] for r in name_rows], dtype=np.int64),
         tuple(r[0] for r in name_rows),

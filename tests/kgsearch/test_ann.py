@@ -1,5 +1,6 @@
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,7 @@ def _unit_vectors(n: int, dim: int, seed: int) -> np.ndarray:
 
 def test_hnsw_finds_the_exact_nearest_passages_with_their_exact_scores() -> None:
     passages, questions = _unit_vectors(2000, 32, seed=0), _unit_vectors(20, 32, seed=1)
-    hnsw = HnswPassages(HnswPassages.build(passages).index, len(passages), candidates=50)
+    hnsw = replace(HnswPassages.build(passages), candidates=50)
     hnsw.index.hnsw.efSearch = 256
     for question in questions:
         exact = passages @ question
@@ -33,15 +34,27 @@ def test_hnsw_finds_the_exact_nearest_passages_with_their_exact_scores() -> None
         np.testing.assert_allclose(approximate[top], exact[top], rtol=1e-5)
 
 
-def test_passages_beyond_the_candidates_take_the_lowest_score_found() -> None:
-    passages = _unit_vectors(300, 16, seed=2)
-    hnsw = HnswPassages(HnswPassages.build(passages).index, len(passages), candidates=20)
-    scores = hnsw.scores(passages[0])
-    assert scores.shape == (300,)
+def test_passages_beyond_the_candidates_take_the_median_of_an_exactly_scored_sample() -> None:
+    passages = _unit_vectors(3 * ann.SAMPLE, 16, seed=2)
+    hnsw = replace(HnswPassages.build(passages), candidates=20)
+    scores, exact = hnsw.scores(passages[0]), passages @ passages[0]
     assert scores[0] == pytest.approx(1.0, abs=1e-5)  # a passage is its own nearest neighbour
-    assert np.count_nonzero(scores > scores.min()) == 19  # the 20 found; the 20th is the floor
-    assert np.count_nonzero(scores == scores.min()) == 281
-    assert scores.min() > (passages @ passages[0]).min()  # not the true lowest: a bound, as documented
+    exactly_scored = set(hnsw.sample.tolist()) | set(np.argsort(-scores)[:20].tolist())
+    np.testing.assert_allclose(scores[sorted(exactly_scored)], exact[sorted(exactly_scored)], rtol=1e-5)
+    median = np.median(exact[hnsw.sample])
+    assert np.count_nonzero(scores == median) == len(passages) - len(exactly_scored)
+
+
+def test_the_fusion_sees_nearly_the_exact_normalised_scores_of_the_nearest() -> None:
+    passages, question = _unit_vectors(3 * ann.SAMPLE, 16, seed=5), _unit_vectors(1, 16, seed=6)[0]
+    scores, exact = HnswPassages.build(passages).scores(question), passages @ question
+    top = np.argsort(-exact)[:20]
+
+    def normalised(values: np.ndarray) -> np.ndarray:
+        return (values[top] - values.min()) / (values.max() - values.min())
+
+    # the sample's lowest score stands for the corpus's: the candidates keep their place in the range
+    np.testing.assert_allclose(normalised(scores), normalised(exact), atol=0.05)
 
 
 def test_fewer_passages_than_candidates_are_all_scored_exactly() -> None:
