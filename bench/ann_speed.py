@@ -25,17 +25,13 @@ import statistics
 import time
 
 import numpy as np
+from search_speed import percentile  # bench/ is the script's folder, so on the path
 
 from kgsearch.ann import CANDIDATES, EF_SEARCH, NEIGHBOURS, HnswPassages
 from kgsearch.encoder import load_encoder
 from kgsearch.evaluate import evaluate_rankings, read_questions
 from kgsearch.index import load_index
 from kgsearch.search import Searcher
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def corpus_of(vectors: np.ndarray, size: int, noise: float, seed: int) -> np.ndarray:
@@ -63,10 +59,10 @@ def main() -> None:
     torch.set_num_threads(1)  # as kgsearch query and the app serve
     index = load_index(args.kg_dir)
     encoder = load_encoder(index.manifest["encoder"])
-    questions = [q.question for q in read_questions(args.questions)][200 : 200 + args.n]
-    queries = np.asarray(encoder.encode(questions, kind="query"), dtype=np.float32)
-    reports = []
-    for size in (int(s) for s in args.sizes.split(",") if s):
+    sizes = [int(size) for size in args.sizes.split(",") if size]
+    questions = [q.question for q in read_questions(args.questions)][200 : 200 + args.n] if sizes else []
+    queries = np.asarray(encoder.encode(questions, kind="query"), dtype=np.float32) if questions else []
+    for size in sizes:
         passages = corpus_of(np.asarray(index.passage_vectors, dtype=np.float32), size, args.noise, seed=size)
         tick = time.monotonic()
         hnsw = HnswPassages.build(passages)
@@ -96,7 +92,6 @@ def main() -> None:
             "ef_search": EF_SEARCH,
             "candidates": CANDIDATES,
         }
-        reports.append(report)
         print(json.dumps(report) if args.json else report, flush=True)
         del hnsw, passages
     if args.rank:
