@@ -186,10 +186,10 @@ class Searcher:
         """Read a question: its linked mentions, relation cues, and the BM25 and dense scores of every passage.
 
         Args:
-            dense: score every passage with the bi-encoder. None (the default): only where the ranking uses
-                it: where the settings weigh it, or where nothing links (the fallback). The encoder, about half
-                of a 2Wiki search's time, then runs only for question spans that need linking by embedding.
-                True: always (to rank one reading under several settings).
+            dense: score every passage with the bi-encoder. None (the default): where the settings weigh
+                it; `rank` scores a reading without them where it needs them (nothing linked: the fallback).
+                The encoder, about half of a 2Wiki search's time, then runs only for question spans that
+                need linking by embedding. True: always (to rank one reading under several settings).
 
         Raises:
             QueryError: an empty or overlong question.
@@ -204,7 +204,7 @@ class Searcher:
             raise QueryError(f"the question has {len(question)} characters; at most {MAX_QUESTION_CHARS} are searched")
         exact = link_exact(question, self.names)
         spans = self._free_spans(question, exact)
-        scored = dense or (dense is None and (self._weighs_dense() or not (exact or spans)))
+        scored = dense or (dense is None and self._weighs_dense())
         texts = [question] * bool(scored) + [question[s:e] for s, e in spans]
         vectors = self._encode_texts(texts)  # one encoder call
         lexical = np.asarray(self.index.bm25.get_scores(words(question)), dtype=np.float64)
