@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 from kgbuild.corpus import CorpusProblem, Fields, read_corpus
 from kgbuild.embedding import BertEncoder, Encoder, HashingEncoder, load_text_encoder
-from kgbuild.errors import DataFormatError, InputTextError, KgBuildError, LabelError, ModelLoadError
+from kgbuild.errors import (
+    CheckpointError,
+    DataFormatError,
+    InputTextError,
+    KgBuildError,
+    LabelError,
+    ModelLoadError,
+)
 from kgbuild.extraction.datasets import read_examples
 from kgbuild.extraction.evaluate import evaluate, score_extractions
 from kgbuild.facts import DocumentFact, EntityFact, GraphFacts, TripleFact, document_id, read_facts
@@ -52,6 +59,7 @@ _LAZY = {
 __all__ = [
     "BertEncoder",
     "BuildReport",
+    "CheckpointError",
     "CorpusProblem",
     "DataFormatError",
     "Document",

@@ -43,10 +43,10 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 @app.command("train")
 def train_command(
     data: Annotated[
-        list[Path],
+        list[Path] | None,
         typer.Option("--data", help="Training file (CoNLL04 JSON/JSONL or Re-DocRED JSON); repeat to join several."),
-    ],
-    out: Annotated[Path, typer.Option("--out", help="Model directory to write.")],
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Model directory to write.")] = None,
     dev: DevFile = None,
     holdout: Holdout = 0,
     no_dev: Annotated[
@@ -58,7 +58,8 @@ def train_command(
         ),
     ] = False,
     base_model: Annotated[
-        str, typer.Option(help="Base encoder: the packaged default or a local BERT directory.")
+        str,
+        typer.Option(help="Base encoder: the packaged default, all-mpnet-base-v2, or a local BERT/MPNet directory."),
     ] = DEFAULT_BASE_MODEL,
     epochs: Annotated[int, typer.Option(help="Maximum epochs.")] = 30,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 13,
@@ -67,9 +68,13 @@ def train_command(
     head_lr: Annotated[float, typer.Option(help="Head learning rate.")] = 5e-4,
     patience: Annotated[int, typer.Option(help="Stop after this many epochs without a dev gain.")] = 8,
     max_span_width: Annotated[int, typer.Option(help="Longest entity span, in words.")] = 10,
+    max_length: Annotated[int, typer.Option(help="Encoder window in word pieces, special tokens included.")] = 512,
     metric: Metric = "auto",
     lora: Annotated[bool, typer.Option("--lora", help="Train LoRA adapters instead of the whole encoder.")] = False,
     lora_rank: Annotated[int, typer.Option(help="LoRA rank with --lora.")] = 16,
+    train_layers: Annotated[
+        int, typer.Option(help="Fine-tune only the top N encoder layers, the rest frozen (0: all).")
+    ] = 0,
     pair_features: Annotated[
         str, typer.Option(help="Relation-head inputs: attention, or attention+between (adds between-mention context).")
     ] = "attention+between",
@@ -86,42 +91,32 @@ def train_command(
             "--base-model: e.g. a shipped model on more annotated documents."
         ),
     ] = None,
+    resume: Annotated[
+        Path | None,
+        typer.Option(
+            help="Continue the interrupted run that trains this model directory after its last finished epoch, "
+            "with that run's arguments (other options are not needed, --threads may change)."
+        ),
+    ] = None,
 ) -> None:
-    """Fine-tune the joint entity and relation extractor."""
-    from kgbuild.extraction.datasets import read_examples
-    from kgbuild.extraction.model import ExtractorConfig
-    from kgbuild.extraction.train import TrainSettings, train
+    """Fine-tune the joint entity and relation extractor (checkpointed every epoch; see --resume)."""
+    from kgbuild.extraction.checkpoint import read_run_arguments
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    arguments = {k: v for k, v in locals().items() if k not in ("resume", "read_run_arguments")}
     try:
-        settings = TrainSettings(
-            epochs=epochs,
-            batch_size=batch_size,
-            encoder_lr=encoder_lr,
-            head_lr=head_lr,
-            patience=patience,
-            seed=seed,
-            metric=metric,
-            threads=threads or None,
-            ema=ema,
-        )
-        if no_dev and (dev is not None or holdout):
-            raise _fail("--no-dev excludes --dev and --holdout")
-        examples = [example for path in data for example in read_examples(path)]
-        examples, dev_examples = (examples, []) if no_dev else _dev_split(examples, dev, holdout)
-        config = ExtractorConfig(
-            (),
-            (),
-            base_model=base_model,
-            max_span_width=max_span_width,
-            lora_rank=lora_rank if lora else 0,
-            pair_features=pair_features,
-            name=name or out.name,
-        )
-        metrics = train(examples, dev_examples, out, config, settings, type_constraints=type_constraints, init=init)
+        if resume is not None:
+            if data or (out is not None and out.resolve() != resume.resolve()):
+                raise _fail("--resume takes the interrupted run's own arguments: give it without --data and --out")
+            saved = read_run_arguments(resume)
+            arguments = {**saved, "threads": threads or saved.get("threads", 0)}
+        elif not data or out is None:
+            raise _fail("give --data and --out (or --resume OUT_DIR to continue an interrupted run)")
+        metrics = _train(arguments, resume=resume is not None)
     except (KgBuildError, ValueError) as error:
         raise _fail(str(error)) from None
-    summary = {"model": str(out), "best_epoch": metrics["best_epoch"], "train_seconds": metrics["train_seconds"]}
+    summary = {"model": str(arguments["out"]), "best_epoch": metrics["best_epoch"]}
+    summary["train_seconds"] = metrics["train_seconds"]
     if dev_report := metrics["dev"]:
         summary |= {
             "dev_relations_end_to_end": dev_report["relations_end_to_end"]["micro"],
@@ -129,6 +124,61 @@ def train_command(
             "dev_entities": dev_report["entities"]["micro"],
         }
     typer.echo(json.dumps(summary))
+
+
+def _optional_path(value: str | Path | None) -> Path | None:
+    return Path(value) if value is not None else None
+
+
+def _train(arguments: dict[str, Any], resume: bool) -> dict[str, Any]:
+    """Train from the train command's arguments (as given, or as an interrupted run recorded them)."""
+    from kgbuild.extraction.datasets import read_examples
+    from kgbuild.extraction.model import ExtractorConfig
+    from kgbuild.extraction.train import TrainSettings, train
+
+    a = arguments
+    settings = TrainSettings(
+        epochs=a["epochs"],
+        batch_size=a["batch_size"],
+        encoder_lr=a["encoder_lr"],
+        head_lr=a["head_lr"],
+        patience=a["patience"],
+        seed=a["seed"],
+        metric=a["metric"],
+        threads=a["threads"] or None,
+        ema=a["ema"],
+    )
+    if a["no_dev"] and (a["dev"] is not None or a["holdout"]):
+        raise _fail("--no-dev excludes --dev and --holdout")
+    examples = [example for file in a["data"] for example in read_examples(file)]
+    dev_file = _optional_path(a["dev"])
+    examples, dev_examples = (examples, []) if a["no_dev"] else _dev_split(examples, dev_file, a["holdout"])
+    out = Path(a["out"])
+    config = ExtractorConfig(
+        (),
+        (),
+        base_model=a["base_model"],
+        max_length=a["max_length"],
+        max_span_width=a["max_span_width"],
+        lora_rank=a["lora_rank"] if a["lora"] else 0,
+        train_layers=a["train_layers"],
+        pair_features=a["pair_features"],
+        name=a["name"] or out.name,
+    )
+    # Paths made absolute, so that --resume from another directory reads the same files.
+    record = {k: str(Path(v).resolve()) if isinstance(v, Path) else v for k, v in a.items()}
+    record["data"] = [str(Path(file).resolve()) for file in a["data"]]
+    return train(
+        examples,
+        dev_examples,
+        out,
+        config,
+        settings,
+        type_constraints=a["type_constraints"],
+        init=_optional_path(a["init"]),
+        resume=resume,
+        run_arguments=record,
+    )
 
 
 @app.command("calibrate")

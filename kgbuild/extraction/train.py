@@ -22,8 +22,10 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import Tensor
 
-from kgbuild.errors import LabelError
+from kgbuild.errors import CheckpointError, LabelError
 from kgbuild.extraction.calibrate import METRICS, calibrate, constrain_types, dev_figure
+from kgbuild.extraction.checkpoint import fingerprint as checkpoint_fingerprint
+from kgbuild.extraction.checkpoint import load_state, save_state, state_dir, write_run_arguments
 from kgbuild.extraction.datasets import label_sets
 from kgbuild.extraction.evaluate import evaluate
 from kgbuild.extraction.extractor import RelationExtractor
@@ -87,6 +89,8 @@ def train(
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
     type_constraints: bool = True,
     init: str | Path | None = None,
+    resume: bool = False,
+    run_arguments: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train on `train_examples`, stop early on `dev_examples`, save the best model to `out_dir`.
 
@@ -101,6 +105,15 @@ def train(
     (a named `config` then only renames it): gold relations of a label the model does not have are left out and
     counted, an entity type it does not have is an error. Until `calibrate` refits them at the end, the
     epochs are scored on dev with its relation threshold and type signatures.
+
+    After every epoch the whole training state is saved atomically in ``OUT.training/`` (see
+    `kgbuild.extraction.checkpoint`), with `run_arguments` (the command's, for ``--resume``). With
+    `resume`, training continues after the last saved epoch of an interrupted run of the same
+    configuration and data, and ends with the model an uninterrupted run would have written.
+
+    Raises:
+        CheckpointError: `resume` without a usable state; or, without `resume`, an interrupted run's
+            state is in the way (it is never overwritten silently).
 
     Returns:
         The metrics written to ``metrics.json``: settings, per-epoch history and the best dev report
@@ -131,6 +144,18 @@ def train(
     if metric == "auto":
         metric = "gold_entities" if config.document_level else "end_to_end"
     with_gold = metric != "end_to_end"  # dev scoring needs the gold-entity figure too
+    run_key = checkpoint_fingerprint(
+        config.to_json(), asdict(settings), [*train_examples, *dev_examples], f"{init}|{type_constraints}"
+    )
+    out_dir = Path(out_dir)
+    state = load_state(out_dir, run_key) if resume else None
+    if state is None and state_dir(out_dir).exists():
+        raise CheckpointError(
+            f"{state_dir(out_dir)}: an interrupted run of {out_dir} is there; continue it with "
+            f"kgbuild train --resume {out_dir}, or delete the folder to start over"
+        )
+    if run_arguments is not None and state is None:
+        write_run_arguments(out_dir, run_arguments)
     if settings.threads:
         torch.set_num_threads(settings.threads)
     random.seed(settings.seed)
@@ -155,13 +180,28 @@ def train(
     show = sys.stderr.isatty() if progress is None else progress
     from tqdm import tqdm
 
-    out_dir = Path(out_dir)
     checkpoint = out_dir.with_name(f"{out_dir.name}.checkpoint")
     history: list[dict[str, Any]] = []
     best: tuple[float, int, dict[str, Tensor]] | None = None
-    started = time.monotonic()
-    bar = tqdm(total=total_steps, disable=not show, desc="train", unit="step")
-    for epoch in range(1, settings.epochs + 1):
+    first_epoch, stopped, spent = 1, False, 0.0
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        generator.set_state(state["generator"])
+        if averaged is not None:
+            averaged.load_state_dict(state["averaged"])
+        torch.set_rng_state(state["torch_rng"])
+        random.setstate(_python_rng(state["python_rng"]))
+        history, best = state["history"], (state["best_figure"], state["best_epoch"], state["best_weights"])
+        first_epoch, stopped, spent = state["epoch"] + 1, state["stopped"], state["seconds"]
+        log.info("resumed after epoch %d of %d", state["epoch"], settings.epochs)
+    started = time.monotonic() - spent
+    done = 0 if stopped else (first_epoch - 1) * steps_per_epoch
+    bar = tqdm(total=total_steps, initial=done, disable=not show, desc="train", unit="step")
+    for epoch in range(first_epoch, settings.epochs + 1):
+        if stopped:
+            break
         model.train()
         order = torch.randperm(len(train_examples), generator=generator).tolist()
         losses = []
@@ -194,15 +234,35 @@ def train(
         record["seconds"] = round(time.monotonic() - started, 1)
         history.append(record)
         log.info(json.dumps(record))
-        if on_epoch:
-            on_epoch(record)
         if best is None or figure > best[0] or not dev_examples:
             best = (figure, epoch, copy.deepcopy(scored.state_dict()))
             # A complete, uncalibrated model of the best epoch so far, for a run cut short.
             save_model(scored, checkpoint, {"train.log": _log_text(history)})
         elif epoch - best[1] >= settings.patience:
             log.info("early stop: no dev gain for %d epochs", settings.patience)
-            break
+            stopped = True
+        save_state(
+            out_dir,
+            {
+                "fingerprint": run_key,
+                "epoch": epoch,
+                "stopped": stopped,
+                "seconds": time.monotonic() - started,
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "generator": generator.get_state(),
+                "averaged": averaged.state_dict() if averaged is not None else None,
+                "torch_rng": torch.get_rng_state(),
+                "python_rng": random.getstate(),
+                "history": history,
+                "best_figure": best[0],
+                "best_epoch": best[1],
+                "best_weights": best[2],
+            },
+        )
+        if on_epoch:
+            on_epoch(record)
     bar.close()
     assert best is not None  # the loop ran at least one epoch (epochs > 0)
     model.load_state_dict(best[2])
@@ -230,7 +290,14 @@ def train(
     }
     save_model(model, out_dir, {"metrics.json": json.dumps(metrics, indent=2), "train.log": _log_text(history)})
     shutil.rmtree(checkpoint, ignore_errors=True)
+    shutil.rmtree(state_dir(out_dir), ignore_errors=True)
     return metrics
+
+
+def _python_rng(saved: Any) -> tuple[Any, ...]:
+    """Rebuild `random.getstate()`'s nested tuple from what a checkpoint round trip made of it."""
+    version, internal, gauss = saved
+    return (version, tuple(internal), gauss)
 
 
 def _known_labels(examples: Sequence[Example], config: ExtractorConfig, init: str | Path) -> tuple[list[Example], int]:

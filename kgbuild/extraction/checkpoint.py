@@ -1,0 +1,117 @@
+"""Per-epoch training state, written atomically, so that a killed run resumes where it stopped.
+
+A run training ``OUT`` keeps ``OUT.training/``: ``state.pt`` (weights, optimizer, schedule, the
+three random generators, the weight average, history and best epoch, after each epoch) and
+``run.json`` (the command's arguments, so ``kgbuild train --resume OUT`` needs nothing else). Both
+are replaced whole or not at all, and removed once ``OUT`` is written. A resumed run gives the same
+model as an uninterrupted one of the same seed and thread count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from kgbuild.errors import CheckpointError
+from kgbuild.records import Example
+
+STATE_FORMAT = 1
+
+
+def state_dir(out_dir: str | Path) -> Path:
+    """Return the folder holding a run's resumable state: ``OUT.training`` beside ``OUT``."""
+    out = Path(out_dir)
+    return out.with_name(f"{out.name}.training")
+
+
+def fingerprint(config_json: str, settings: dict[str, Any], examples: Sequence[Example], extra: str) -> str:
+    """Digest what must be equal for a run to resume another: config, settings, data and options."""
+    digest = hashlib.sha256()
+    kept = {key: value for key, value in sorted(settings.items()) if key != "threads"}  # threads: speed only
+    digest.update(json.dumps([json.loads(config_json), kept, extra], sort_keys=True).encode())
+    for example in examples:
+        digest.update(repr(example).encode())
+    return digest.hexdigest()
+
+
+def write_run_arguments(out_dir: str | Path, arguments: dict[str, Any]) -> None:
+    """Record the command's arguments in ``OUT.training/run.json`` (atomically)."""
+    folder = state_dir(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    content = json.dumps(arguments, indent=2).encode()
+    _replace(folder / "run.json", lambda sink: sink.write(content))
+
+
+def read_run_arguments(out_dir: str | Path) -> dict[str, Any]:
+    """Return the arguments of the interrupted run that trains `out_dir`.
+
+    Raises:
+        CheckpointError: there is no interrupted run, or its record is unreadable.
+
+    """
+    path = state_dir(out_dir) / "run.json"
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no interrupted run of {out_dir} to resume; train it without --resume")
+    try:
+        arguments = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise CheckpointError(f"{path}: unreadable ({error}); delete {path.parent} to start over") from None
+    if not isinstance(arguments, dict):
+        raise CheckpointError(f"{path}: not a run record; delete {path.parent} to start over")
+    return arguments
+
+
+def save_state(out_dir: str | Path, state: dict[str, Any]) -> None:
+    """Write ``OUT.training/state.pt`` atomically: the previous epoch's state survives a kill mid-write."""
+    import torch
+
+    folder = state_dir(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    _replace(folder / "state.pt", lambda sink: torch.save({"format": STATE_FORMAT, **state}, sink))
+
+
+def load_state(out_dir: str | Path, expected_fingerprint: str) -> dict[str, Any]:
+    """Read the last epoch's state of an interrupted run, checked against this run's fingerprint.
+
+    Raises:
+        CheckpointError: no state, a corrupt file, or the state of another configuration or data.
+
+    """
+    import torch
+
+    path = state_dir(out_dir) / "state.pt"
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no epoch finished before the run stopped; train it without --resume")
+    try:
+        state: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as error:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise CheckpointError(f"{path}: corrupt checkpoint ({first}); delete {path.parent} to start over") from None
+    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+        raise CheckpointError(f"{path}: not a training state this kgbuild writes; delete {path.parent} to start over")
+    if state.get("fingerprint") != expected_fingerprint:
+        raise CheckpointError(
+            f"{path}: the interrupted run had another configuration or data; resume it with its own "
+            f"arguments (kgbuild train --resume {out_dir}), or delete {path.parent} to start over"
+        )
+    return state
+
+
+def _replace(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Write `path` through `write` into a temporary file beside it, then rename it into place."""
+    handle, staging = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as sink:
+            write(sink)
+            sink.flush()
+            os.fsync(sink.fileno())
+        os.replace(staging, path)
+    finally:
+        if os.path.exists(staging):
+            os.unlink(staging)
