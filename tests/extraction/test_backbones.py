@@ -82,7 +82,7 @@ def test_training_the_top_layer_only_leaves_the_lower_ones_as_they_were(tiny_con
     changed = {name for name, p in model.encoder.named_parameters() if not torch.equal(p, before[name])}
     assert changed and all(name.startswith("encoder.layer.1.") for name in changed)
     assert model.shape_embedding.weight.abs().sum() > 0  # casing is learnt at the first trained layer
-    with pytest.raises(ValueError, match="train_layers must be in 1..2"):
+    with pytest.raises(ValueError, match=r"train_layers must be in 1\.\.2"):
         build_model(replace(config, train_layers=3))
 
 
@@ -117,7 +117,7 @@ def test_mpnet_weights_of_another_digest_or_missing_parts_are_refused(tmp_path, 
     import kgbuild.mpnet as mpnet
 
     parts = _split_zip(tmp_path, b"tampered")
-    with pytest.raises(ModelLoadError, match="model.safetensors: sha256 .* not the official"):
+    with pytest.raises(ModelLoadError, match=r"model\.safetensors: sha256 .* not the official"):
         mpnet.mpnet_path(parts, cache=tmp_path / "cache")
     assert not any((tmp_path / "cache").iterdir())  # nothing half-written
     with pytest.raises(ModelLoadError, match="not a zip"):

@@ -11,14 +11,14 @@ from kgbuild.extraction.train import TrainSettings, train
 SETTINGS = TrainSettings(epochs=3, batch_size=4, encoder_lr=3e-3, head_lr=3e-3, warmup=0.0, seed=5, ema=0.9)
 
 
-class Killed(Exception):
+class KilledError(Exception):
     """Stands for the process being killed after an epoch."""
 
 
 def _kill_after(epoch: int):  # type: ignore[no-untyped-def]
     def on_epoch(record):  # type: ignore[no-untyped-def]
         if record["epoch"] == epoch:
-            raise Killed
+            raise KilledError
 
     return on_epoch
 
@@ -34,7 +34,7 @@ def config(tiny_config):  # type: ignore[no-untyped-def]
 
 def test_a_resumed_run_writes_the_model_an_uninterrupted_run_writes(config, tiny_examples, tmp_path):
     whole = train(tiny_examples, tiny_examples, tmp_path / "whole", config, SETTINGS, progress=False)
-    with pytest.raises(Killed):
+    with pytest.raises(KilledError):
         train(tiny_examples, tiny_examples, tmp_path / "cut", config, SETTINGS, progress=False, on_epoch=_kill_after(2))
     assert (state_dir(tmp_path / "cut") / "state.pt").is_file()
     assert not (tmp_path / "cut").exists()
@@ -46,7 +46,7 @@ def test_a_resumed_run_writes_the_model_an_uninterrupted_run_writes(config, tiny
 
 
 def test_an_interrupted_run_is_never_overwritten_by_a_fresh_one(config, tiny_examples, tmp_path):
-    with pytest.raises(Killed):
+    with pytest.raises(KilledError):
         train(tiny_examples, tiny_examples, tmp_path / "m", config, SETTINGS, progress=False, on_epoch=_kill_after(1))
     state = state_dir(tmp_path / "m") / "state.pt"
     before = state.read_bytes()
@@ -61,13 +61,13 @@ def test_an_interrupted_run_is_never_overwritten_by_a_fresh_one(config, tiny_exa
 
 
 def test_a_corrupt_or_missing_checkpoint_names_the_file_and_what_to_do(config, tiny_examples, tmp_path):
-    with pytest.raises(CheckpointError, match="state.pt: no epoch finished"):
+    with pytest.raises(CheckpointError, match=r"state\.pt: no epoch finished"):
         train(tiny_examples, tiny_examples, tmp_path / "m", config, SETTINGS, progress=False, resume=True)
-    with pytest.raises(Killed):
+    with pytest.raises(KilledError):
         train(tiny_examples, tiny_examples, tmp_path / "m", config, SETTINGS, progress=False, on_epoch=_kill_after(1))
     state = state_dir(tmp_path / "m") / "state.pt"
     state.write_bytes(state.read_bytes()[:1000])
-    with pytest.raises(CheckpointError, match="state.pt: corrupt checkpoint .*delete"):
+    with pytest.raises(CheckpointError, match=r"state\.pt: corrupt checkpoint .*delete"):
         train(tiny_examples, tiny_examples, tmp_path / "m", config, SETTINGS, progress=False, resume=True)
     assert len(state.read_bytes()) == 1000  # left for the user to inspect or delete
 
@@ -88,11 +88,11 @@ def test_cli_resume_continues_with_the_interrupted_runs_own_arguments(tiny_bert,
 
     def save_then_die(out_dir, state):  # type: ignore[no-untyped-def]
         real_save(out_dir, state)
-        raise Killed
+        raise KilledError
 
     monkeypatch.setattr(training, "save_state", save_then_die)
     killed = runner.invoke(app, [*args, "--out", str(tmp_path / "cut")])
-    assert isinstance(killed.exception, Killed)
+    assert isinstance(killed.exception, KilledError)
     monkeypatch.setattr(training, "save_state", real_save)
 
     again = runner.invoke(app, [*args, "--out", str(tmp_path / "cut")])
