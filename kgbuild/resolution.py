@@ -75,7 +75,7 @@ def _short_form_of(short: str, long: str, entity_type: str) -> bool:
 _GENERATIONS = frozenset({"ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "jr", "sr", "junior", "senior"})
 _NUMERAL = re.compile(r"(?=[ivx])x{0,3}(?:ix|iv|v?i{0,3})|\d+(?:st|nd|rd|th)")  # "xiv", "3rd"
 # Part of every document's content hash: a change to resolution rebuilds the documents it touches.
-RESOLUTION_VERSION = 6
+RESOLUTION_VERSION = 7
 _UNTITLED_TYPES = ("TIME", "NUM")
 TITLE_MATCH = 0.7  # least `title_match` score for a mention to be the passage's title entity
 
@@ -139,6 +139,37 @@ def _title_entity(
                 if score >= TITLE_MATCH and (best is None or (-score, mention.start, root) < best):
                     best = (-score, mention.start, root)
     return best[2] if best is not None else None
+
+
+def _join_title_surname(
+    entities: list[PredictedEntity], surfaces: list[str], target: list[int], title: str, titled: int | None
+) -> int | None:
+    """Join a lone surname of the passage's subject to the subject; return the title entity's root.
+
+    A person's passage often names them in full once, or never, and then by surname: "Born into a
+    family in Sabaneta, Chávez became ..." in "Hugo Chávez", "Hamasaki moved to Tokyo" in "Ayumi
+    Hamasaki". Such a one-word surname joins the title entity (or becomes it, where the full name is
+    not in the text), even where the extractor related the two readings (it read the full name as the
+    surname's father): a relation of the subject to itself is dropped. Not when another person of the
+    passage bears the surname ("Henry Ford" in "Edsel Ford"), nor for titles that are not a name
+    ("Battle of Hastings": every word of a name is capitalised).
+    """
+    name = title_name(title).split()
+    if len(name) < 2 or not all(word[:1].isupper() for word in name):
+        return titled
+    surname = _fold(name[-1])
+    if titled is not None and entities[titled].type not in PERSON_TYPES:
+        return titled
+    roots = sorted({root for root in target if root != titled and entities[root].type in PERSON_TYPES})
+    lone = [root for root in roots if _fold(surfaces[root]) == surname]
+    others = [root for root in roots if root not in lone and _fold(surfaces[root])[-len(surname) :] == surname]
+    if not lone or others:
+        return titled
+    subject = titled if titled is not None else lone[0]
+    for index, root in enumerate(target):
+        if root in lone:
+            target[index] = subject
+    return subject
 
 
 def _follow_chains(target: list[int]) -> None:
@@ -207,10 +238,13 @@ def resolve_document(parsed: ParsedDocument, extraction: Extraction) -> Resolved
             target[short] = next(iter(candidates.values()))
     _follow_chains(target)
     _one_sense_per_document(entities, surfaces, target, extraction.relations)
+    members_of = {root: [i for i in range(len(entities)) if target[i] == root] for root in sorted(set(target))}
+    titled = _title_entity(parsed, entities, members_of) if title else None
+    if title:
+        titled = _join_title_surname(entities, surfaces, target, title, titled)
     roots = sorted(set(target))
     position = {root: i for i, root in enumerate(roots)}
     members_of = {root: [i for i in range(len(entities)) if target[i] == root] for root in roots}
-    titled = _title_entity(parsed, entities, members_of) if title else None
     resolved = []
     for root in roots:
         members = members_of[root]

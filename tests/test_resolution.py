@@ -158,3 +158,47 @@ def test_a_short_form_naming_the_passage_title_stays_with_the_subject():
     duke, short = PredictedEntity((Span(0, 7),), "PER", 0.9), PredictedEntity((Span(9, 11),), "PER", 0.9)
     resolved = resolve_document(parsed, Extraction(parsed.text, (duke, short), ()))
     assert [e.mentions for e in resolved.entities] == [(Span(0, 7), Span(9, 11))]  # both name the title: one
+
+
+def test_a_lone_surname_of_the_passage_subject_joins_the_subject_even_when_related_to_it():
+    text = "Hugo Rafael Chávez Frías was president . Born in Sabaneta , Chávez became an officer ."
+    parsed = parsed_document(text, "Hugo Chávez")
+    full, town, short = (
+        PredictedEntity((span,), t, 0.9)
+        for span, t in ((Span(0, 4), "PER"), (Span(9, 10), "LOC"), (Span(11, 12), "PER"))
+    )
+    relations = (PredictedRelation(2, 1, "P19", 0.6), PredictedRelation(0, 2, "P40", 0.55))  # a misread "child"
+    resolved = resolve_document(parsed, Extraction(parsed.text, (full, town, short), relations))
+    assert [(e.key, e.mentions) for e in resolved.entities] == [
+        ("Hugo Chávez", (Span(0, 4), Span(11, 12))),
+        ("Sabaneta", (Span(9, 10),)),
+    ]
+    assert [(r.head, r.tail, r.label) for r in resolved.relations] == [(0, 1, "P19")]
+
+
+def test_a_lone_surname_is_the_subject_where_the_passage_never_names_them_in_full():
+    parsed = parsed_document("Born in Fukuoka , Hamasaki moved to Tokyo .", "Ayumi Hamasaki")
+    town, singer = PredictedEntity((Span(2, 3),), "LOC", 0.9), PredictedEntity((Span(4, 5),), "PER", 0.9)
+    resolved = resolve_document(parsed, Extraction(parsed.text, (town, singer), (PredictedRelation(1, 0, "P19", 0.7),)))
+    assert [(e.key, e.aliases) for e in resolved.entities] == [("Fukuoka", ()), ("Ayumi Hamasaki", ("Hamasaki",))]
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("Edsel Ford was the son of Henry Ford . Ford was rich .", "Edsel Ford"),  # another Ford in the passage
+        ("The Battle of Hastings was won . Hastings fell .", "Battle of Hastings"),  # a title that is no name
+    ],
+)
+def test_a_lone_surname_stays_apart_when_it_may_name_someone_else(text, title):
+    parsed = parsed_document(text, title)
+    words = text.split()
+    spans = [
+        Span(i, i + 2) for i in range(len(words) - 1) if " ".join(words[i : i + 2]) in ("Edsel Ford", "Henry Ford")
+    ]
+    spans += [Span(i, i + 1) for i, w in enumerate(words) if w in ("Ford", "Hastings") and i and words[i - 1] in (".",)]
+    entities = tuple(PredictedEntity((span,), "PER", 0.9) for span in spans)
+    resolved = resolve_document(parsed, Extraction(parsed.text, entities, ()))
+    assert len(resolved.entities) == len(entities)
+    lone = next(word for word in ("Ford", "Hastings") if f". {word} " in text)
+    assert [e.label for e in resolved.entities if e.label == lone] == [lone]  # not keyed by the title
