@@ -91,6 +91,22 @@ def train_command(
             "--base-model: e.g. a shipped model on more annotated documents."
         ),
     ] = None,
+    teacher: Annotated[
+        Path | None,
+        typer.Option(
+            help="Distil this trained model (e.g. an MPNet extractor) into the one trained here: its span and "
+            "relation scores are soft targets next to the gold labels, and the student keeps its labels."
+        ),
+    ] = None,
+    unlabelled: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="With --teacher: a corpus (JSON Lines, CSV or folder) the teacher labels for the student; repeat."
+        ),
+    ] = None,
+    unlabelled_limit: Annotated[int, typer.Option(help="At most this many documents of each corpus (0: all).")] = 0,
+    distil_weight: Annotated[float, typer.Option(help="Weight of the teacher's soft targets.")] = 1.0,
+    temperature: Annotated[float, typer.Option(help="Distillation temperature.")] = 2.0,
     resume: Annotated[
         Path | None,
         typer.Option(
@@ -134,9 +150,16 @@ def _train(arguments: dict[str, Any], resume: bool) -> dict[str, Any]:
     """Train from the train command's arguments (as given, or as an interrupted run recorded them)."""
     from kgbuild.extraction.datasets import read_examples
     from kgbuild.extraction.model import ExtractorConfig
-    from kgbuild.extraction.train import TrainSettings, train
+    from kgbuild.extraction.train import Distillation, TrainSettings, train
 
-    a = arguments
+    a = {
+        "teacher": None,
+        "unlabelled": None,
+        "unlabelled_limit": 0,
+        "distil_weight": 1.0,
+        "temperature": 2.0,
+        **arguments,
+    }
     settings = TrainSettings(
         epochs=a["epochs"],
         batch_size=a["batch_size"],
@@ -165,9 +188,14 @@ def _train(arguments: dict[str, Any], resume: bool) -> dict[str, Any]:
         pair_features=a["pair_features"],
         name=a["name"] or out.name,
     )
+    soft_targets, distillation = None, None
+    if a["teacher"] is not None:
+        distillation = Distillation(a["distil_weight"], a["temperature"])
+        examples, soft_targets, config = _teacher_targets(a, examples, config, resume)
     # Paths made absolute, so that --resume from another directory reads the same files.
     record = {k: str(Path(v).resolve()) if isinstance(v, Path) else v for k, v in a.items()}
     record["data"] = [str(Path(file).resolve()) for file in a["data"]]
+    record["unlabelled"] = [str(Path(file).resolve()) for file in a["unlabelled"] or ()]
     return train(
         examples,
         dev_examples,
@@ -178,7 +206,44 @@ def _train(arguments: dict[str, Any], resume: bool) -> dict[str, Any]:
         init=_optional_path(a["init"]),
         resume=resume,
         run_arguments=record,
+        soft_targets=soft_targets,
+        distillation=distillation,
     )
+
+
+def _teacher_targets(
+    a: dict[str, Any], examples: list[Example], config: Any, resume: bool
+) -> tuple[list[Example], Any, Any]:
+    """Label the unlabelled corpora with the teacher and score every training text with it, once.
+
+    The result is cached beside the run's state (``OUT.training/teacher.pt``), so that a resumed run
+    does not read everything with the teacher again.
+    """
+    from dataclasses import replace
+
+    from kgbuild.extraction.checkpoint import state_dir
+    from kgbuild.extraction.distil import load_targets, pseudo_label, save_targets, teach, unlabelled_texts
+    from kgbuild.extraction.extractor import RelationExtractor
+
+    cache = state_dir(a["out"]) / "teacher.pt"
+    teacher = RelationExtractor.load(Path(a["teacher"]))
+    labels = teacher.config
+    config = replace(
+        config,
+        entity_types=labels.entity_types,
+        relation_types=labels.relation_types,
+        max_span_width=labels.max_span_width,
+    )
+    if resume and cache.is_file():
+        pseudo, targets = load_targets(cache)
+        return [*examples, *pseudo[len(examples) :]], targets, config
+    texts = unlabelled_texts(a["unlabelled"] or (), a["unlabelled_limit"])
+    pseudo = pseudo_label(teacher, texts)
+    everything = [*examples, *pseudo]
+    targets = teach(teacher, everything)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    save_targets(cache, everything, targets)
+    return everything, targets, config
 
 
 @app.command("calibrate")

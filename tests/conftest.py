@@ -45,6 +45,31 @@ def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(directory)
 
 
+@pytest.fixture(scope="session")
+def tiny_mpnet(tiny_bert: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Write a 2-layer, 64-wide random MPNet over the tiny BERT's vocabulary; return the directory."""
+    import torch
+    from transformers import MPNetConfig, MPNetModel, MPNetTokenizerFast
+
+    directory = tmp_path_factory.mktemp("tiny-mpnet")
+    words = (Path(tiny_bert) / "vocab.txt").read_text(encoding="utf-8").split("\n")
+    specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+    (directory / "vocab.txt").write_text("\n".join(specials + words[5:]), encoding="utf-8")
+    tokenizer = MPNetTokenizerFast(vocab=str(directory / "vocab.txt"), do_lower_case=True, unk_token="<unk>")
+    tokenizer.save_pretrained(directory)
+    torch.manual_seed(0)
+    config = MPNetConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=128,
+        max_position_embeddings=514,
+    )
+    MPNetModel(config).save_pretrained(directory)
+    return str(directory)
+
+
 @pytest.fixture()
 def tiny_config(tiny_bert: str):  # type: ignore[no-untyped-def]
     """An extractor config over the tiny BERT with CoNLL04's labels and a short window."""

@@ -45,7 +45,7 @@ def write_run_arguments(out_dir: str | Path, arguments: dict[str, Any]) -> None:
     folder = state_dir(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     content = json.dumps(arguments, indent=2).encode()
-    _replace(folder / "run.json", lambda sink: sink.write(content))
+    replace_file(folder / "run.json", lambda sink: sink.write(content))
 
 
 def read_run_arguments(out_dir: str | Path) -> dict[str, Any]:
@@ -73,7 +73,7 @@ def save_state(out_dir: str | Path, state: dict[str, Any]) -> None:
 
     folder = state_dir(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    _replace(folder / "state.pt", lambda sink: torch.save({"format": STATE_FORMAT, **state}, sink))
+    replace_file(folder / "state.pt", lambda sink: torch.save({"format": STATE_FORMAT, **state}, sink))
 
 
 def load_state(out_dir: str | Path, expected_fingerprint: str) -> dict[str, Any]:
@@ -103,7 +103,7 @@ def load_state(out_dir: str | Path, expected_fingerprint: str) -> dict[str, Any]
     return state
 
 
-def _replace(path: Path, write: Callable[[BinaryIO], object]) -> None:
+def replace_file(path: Path, write: Callable[[BinaryIO], object]) -> None:
     """Write `path` through `write` into a temporary file beside it, then rename it into place."""
     handle, staging = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     try:

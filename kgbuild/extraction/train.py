@@ -27,6 +27,7 @@ from kgbuild.extraction.calibrate import METRICS, calibrate, constrain_types, de
 from kgbuild.extraction.checkpoint import fingerprint as checkpoint_fingerprint
 from kgbuild.extraction.checkpoint import load_state, save_state, state_dir, write_run_arguments
 from kgbuild.extraction.datasets import label_sets
+from kgbuild.extraction.distil import SoftTargets, soft_loss
 from kgbuild.extraction.evaluate import evaluate
 from kgbuild.extraction.extractor import RelationExtractor
 from kgbuild.extraction.features import EncodedText, encode_words
@@ -74,6 +75,21 @@ class TrainSettings:
             raise ValueError(f"metric must be one of {', '.join(METRICS)}, got {self.metric!r}")
 
 
+@dataclass(frozen=True)
+class Distillation:
+    """How a student learns from a teacher's soft targets next to the gold labels."""
+
+    weight: float = 1.0
+    temperature: float = 2.0
+
+    def __post_init__(self) -> None:
+        """Reject values that cannot train."""
+        if self.weight < 0 or self.temperature <= 0:
+            raise ValueError(
+                f"distillation weight must be >= 0 and temperature > 0, got {self.weight}, {self.temperature}"
+            )
+
+
 def is_document_level(examples: Sequence[Example]) -> bool:
     """Whether the data has multi-sentence texts or entities mentioned more than once."""
     return any(len(x.text.sentence_starts) > 1 or any(len(e.mentions) > 1 for e in x.entities) for x in examples)
@@ -91,6 +107,8 @@ def train(
     init: str | Path | None = None,
     resume: bool = False,
     run_arguments: dict[str, Any] | None = None,
+    soft_targets: Sequence[SoftTargets] | None = None,
+    distillation: Distillation | None = None,
 ) -> dict[str, Any]:
     """Train on `train_examples`, stop early on `dev_examples`, save the best model to `out_dir`.
 
@@ -110,6 +128,9 @@ def train(
     `kgbuild.extraction.checkpoint`), with `run_arguments` (the command's, for ``--resume``). With
     `resume`, training continues after the last saved epoch of an interrupted run of the same
     configuration and data, and ends with the model an uninterrupted run would have written.
+
+    With `soft_targets` (a teacher's, one per training example; see `kgbuild.extraction.distil`),
+    the student also learns from them, weighted by `distillation`.
 
     Raises:
         CheckpointError: `resume` without a usable state; or, without `resume`, an interrupted run's
@@ -137,19 +158,28 @@ def train(
         if config is None:
             config = ExtractorConfig(entity_types, relation_types)
         document_level = is_document_level(train_examples)
-        config = replace(
-            config, entity_types=entity_types, relation_types=relation_types, document_level=document_level
-        )
+        if soft_targets is not None and config.relation_types:  # a student keeps its teacher's labels
+            config = replace(config, document_level=document_level)
+            train_examples, dropped_train = _known_labels(train_examples, config, "the teacher")
+            dev_examples, dropped_dev = _known_labels(dev_examples, config, "the teacher")
+            dropped = dropped_train + dropped_dev
+        else:
+            config = replace(
+                config, entity_types=entity_types, relation_types=relation_types, document_level=document_level
+            )
     metric = settings.metric
     if metric == "auto":
         metric = "gold_entities" if config.document_level else "end_to_end"
     with_gold = metric != "end_to_end"  # dev scoring needs the gold-entity figure too
+    if soft_targets is not None and len(soft_targets) != len(train_examples):
+        raise ValueError(f"got {len(soft_targets)} soft targets for {len(train_examples)} training examples")
+    teacher = f"{distillation}|{_targets_digest(soft_targets)}" if soft_targets is not None else ""
     run_key = checkpoint_fingerprint(
-        config.to_json(), asdict(settings), [*train_examples, *dev_examples], f"{init}|{type_constraints}"
+        config.to_json(), asdict(settings), [*train_examples, *dev_examples], f"{init}|{type_constraints}|{teacher}"
     )
     out_dir = Path(out_dir)
     state = load_state(out_dir, run_key) if resume else None
-    if state is None and state_dir(out_dir).exists():
+    if state is None and (state_dir(out_dir) / "state.pt").exists():
         raise CheckpointError(
             f"{state_dir(out_dir)}: an interrupted run of {out_dir} is there; continue it with "
             f"kgbuild train --resume {out_dir}, or delete the folder to start over"
@@ -207,7 +237,10 @@ def train(
         losses = []
         for first in range(0, len(order), settings.batch_size):
             batch = order[first : first + settings.batch_size]
-            loss = batch_loss(model, [train_examples[i] for i in batch], [encoded[i] for i in batch])
+            soft = [soft_targets[i] for i in batch] if soft_targets is not None else None
+            loss = batch_loss(
+                model, [train_examples[i] for i in batch], [encoded[i] for i in batch], soft, distillation
+            )
             optimizer.zero_grad()
             loss.backward()  # type: ignore[no-untyped-call]
             torch.nn.utils.clip_grad_norm_(model.parameters(), settings.max_grad_norm)
@@ -282,6 +315,7 @@ def train(
         "calibration": calibration,
         "init": str(init) if init is not None else None,
         "dropped_relations": dropped,
+        "distillation": asdict(distillation) if soft_targets is not None and distillation is not None else None,
         "train_examples": len(train_examples),
         "dev_examples": len(dev_examples),
         "train_seconds": round(time.monotonic() - started, 1),
@@ -292,6 +326,17 @@ def train(
     shutil.rmtree(checkpoint, ignore_errors=True)
     shutil.rmtree(state_dir(out_dir), ignore_errors=True)
     return metrics
+
+
+def _targets_digest(targets: Sequence[SoftTargets] | None) -> str:
+    """Digest a teacher's soft targets, so that a run resumes only with the same teacher."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for target in targets or ():
+        digest.update(target.span_log_probs.numpy().tobytes())
+        digest.update(target.margins.numpy().tobytes())
+    return digest.hexdigest()
 
 
 def _python_rng(saved: Any) -> tuple[Any, ...]:
@@ -339,8 +384,18 @@ def _optimizer(model: JointExtractor, settings: TrainSettings) -> torch.optim.Op
     )
 
 
-def batch_loss(model: JointExtractor, examples: Sequence[Example], encoded: Sequence[EncodedText]) -> Tensor:
-    """Entity span loss plus adaptive-threshold relation loss over a batch, gold entities given."""
+def batch_loss(
+    model: JointExtractor,
+    examples: Sequence[Example],
+    encoded: Sequence[EncodedText],
+    soft: Sequence[SoftTargets] | None = None,
+    distillation: Distillation | None = None,
+) -> Tensor:
+    """Entity span loss plus adaptive-threshold relation loss over a batch, gold entities given.
+
+    With `soft` targets (a teacher's, one per example) and `distillation` settings, the distance to
+    them is added with its weight, on the same forward pass (`kgbuild.extraction.distil`).
+    """
     config = model.config
     words, word_mask = model.encode(encoded)
     parts = model.span_parts(words)
@@ -358,8 +413,10 @@ def batch_loss(model: JointExtractor, examples: Sequence[Example], encoded: Sequ
     sentences = sum(len(example.text.sentence_starts) for example in examples)
     loss = F.cross_entropy(logits[valid], targets[valid], reduction="sum") / sentences
     relation_logits, relation_labels = [], []
+    per_row: list[Tensor | None] = []
     for row, example in enumerate(examples):
         if len(example.entities) < 2:
+            per_row.append(None)
             continue
         spans = torch.tensor([[m.start, m.end] for e in example.entities for m in e.mentions], device=device)
         owner = torch.tensor([i for i, e in enumerate(example.entities) for _ in e.mentions], device=device)
@@ -367,6 +424,7 @@ def batch_loss(model: JointExtractor, examples: Sequence[Example], encoded: Sequ
         pairs = all_pairs(len(example.entities), device)
         states = model.mention_states(parts, row, spans)
         relation_logits.append(model.relation_logits(words[row], word_mask[row], states, owner, types, pairs, spans))
+        per_row.append(relation_logits[-1])
         labels = torch.zeros(len(pairs), len(config.relation_types) + 1, device=device)
         pair_index = {(h, t): i for i, (h, t) in enumerate(pairs.tolist())}
         for relation in example.relations:
@@ -375,4 +433,7 @@ def batch_loss(model: JointExtractor, examples: Sequence[Example], encoded: Sequ
         relation_labels.append(labels)
     if relation_logits:
         loss = loss + threshold_loss(torch.cat(relation_logits), torch.cat(relation_labels))
+    if soft is not None and distillation is not None and distillation.weight:
+        teacher = soft_loss(logits, valid, per_row, soft, sentences, distillation.temperature)
+        loss = loss + distillation.weight * teacher
     return loss

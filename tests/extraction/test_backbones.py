@@ -12,31 +12,6 @@ from kgbuild.extraction.train import TrainSettings, train
 SHORT = TrainSettings(epochs=2, batch_size=4, encoder_lr=3e-3, head_lr=3e-3, warmup=0.0, seed=2)
 
 
-@pytest.fixture(scope="session")
-def tiny_mpnet(tiny_bert: str, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """Write a 2-layer, 64-wide random MPNet over the tiny BERT's vocabulary; return the directory."""
-    import torch
-    from transformers import MPNetConfig, MPNetModel, MPNetTokenizerFast
-
-    directory = tmp_path_factory.mktemp("tiny-mpnet")
-    words = (__import__("pathlib").Path(tiny_bert) / "vocab.txt").read_text(encoding="utf-8").split("\n")
-    specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
-    (directory / "vocab.txt").write_text("\n".join(specials + words[5:]), encoding="utf-8")
-    tokenizer = MPNetTokenizerFast(vocab=str(directory / "vocab.txt"), do_lower_case=True, unk_token="<unk>")
-    tokenizer.save_pretrained(directory)
-    torch.manual_seed(0)
-    config = MPNetConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        intermediate_size=128,
-        max_position_embeddings=514,
-    )
-    MPNetModel(config).save_pretrained(directory)
-    return str(directory)
-
-
 def test_an_mpnet_backbone_trains_saves_and_reloads(tiny_config, tiny_mpnet, tiny_examples, tmp_path):
     from kgbuild.extraction.evaluate import evaluate
     from kgbuild.extraction.extractor import RelationExtractor

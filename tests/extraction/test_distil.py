@@ -1,0 +1,88 @@
+"""A teacher's soft targets teach a student of another architecture; the CLI wires it, resumable."""
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from kgbuild.extraction.distil import load_targets, pseudo_label, save_targets, soft_loss, teach
+from kgbuild.extraction.extractor import RelationExtractor
+from kgbuild.extraction.model import all_pairs
+from kgbuild.extraction.train import Distillation, TrainSettings, train
+
+DATA = Path(__file__).parent.parent / "data"
+
+
+@pytest.fixture()
+def teacher(tiny_model):  # type: ignore[no-untyped-def]
+    return RelationExtractor.load(tiny_model)
+
+
+def _student_loss(student, examples, targets):  # type: ignore[no-untyped-def]
+    import torch
+
+    from kgbuild.extraction.distil import relation_logits
+    from kgbuild.extraction.features import encode_words
+
+    student.eval()
+    with torch.inference_mode():
+        words, mask = student.encode([encode_words(student.tokenizer_, x.text.tokens) for x in examples])
+        parts = student.span_parts(words)
+        logits, valid = student.span_logits(parts, mask)
+        pairs = relation_logits(student, examples, words, mask, parts)
+        return float(soft_loss(logits, valid, pairs, targets, len(examples)))
+
+
+def test_the_teacher_scores_every_span_and_entity_pair(teacher, tiny_examples):
+    targets = teach(teacher, tiny_examples)
+    for example, target in zip(tiny_examples, targets, strict=True):
+        words, width, classes = target.span_log_probs.shape
+        assert (words, width, classes) == (len(example.text.tokens), 4, len(teacher.config.entity_types) + 1)
+        assert target.margins.shape == (len(all_pairs(len(example.entities))), len(teacher.config.relation_types))
+    pseudo = pseudo_label(teacher, [x.text for x in tiny_examples])
+    assert [x.text for x in pseudo] == [x.text for x in tiny_examples]
+    assert all(r.head < len(x.entities) and r.tail < len(x.entities) for x in pseudo for r in x.relations)
+
+
+def test_a_student_of_another_architecture_moves_towards_its_teacher(teacher, tiny_mpnet, tiny_examples, tmp_path):
+    targets = teach(teacher, tiny_examples)
+    labels = teacher.config
+    config = replace(labels, base_model=tiny_mpnet, relation_signatures=(), relation_threshold=0.0, name="student")
+    settings = TrainSettings(epochs=4, batch_size=4, encoder_lr=3e-3, head_lr=3e-3, warmup=0.0, seed=4)
+    distances = []
+    for weight in (0.0, 5.0):  # the same run but for the teacher's weight; no dev: the last epoch is kept
+        out = tmp_path / f"student-{weight}"
+        distil = Distillation(weight=weight, temperature=2.0)
+        metrics = train(tiny_examples, [], out, config, settings, False, soft_targets=targets, distillation=distil)
+        assert metrics["distillation"] == {"weight": weight, "temperature": 2.0}
+        assert metrics["config"]["relation_types"] == list(labels.relation_types)  # the teacher's labels, kept
+        student = RelationExtractor.load(out)
+        student.model.tokenizer_ = student.tokenizer
+        distances.append(_student_loss(student.model, tiny_examples, targets))
+    assert distances[1] < 0.7 * distances[0]
+
+
+def test_soft_targets_round_trip_through_their_cache(teacher, tiny_examples, tmp_path):
+    targets = teach(teacher, tiny_examples)
+    save_targets(tmp_path / "teacher.pt", tiny_examples, targets)
+    examples, loaded = load_targets(tmp_path / "teacher.pt")
+    assert examples == list(tiny_examples)
+    assert all((a.margins == b.margins).all() for a, b in zip(targets, loaded, strict=True))
+
+
+def test_cli_distils_on_labelled_and_unlabelled_text(teacher, tiny_model, tiny_mpnet, tmp_path):
+    from typer.testing import CliRunner
+
+    from kgbuild.cli import app
+
+    corpus = tmp_path / "unlabelled.jsonl"
+    lines = ["John Smith works for Acme in Boston .", "Mary Jones lives in Paris .", "Acme is based in Boston ."]
+    corpus.write_text("".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, t in enumerate(lines)))
+    args = ["train", "--data", str(DATA / "conll04_tiny.json"), "--holdout", "1", "--base-model", tiny_mpnet]
+    args += ["--epochs", "1", "--teacher", tiny_model, "--unlabelled", str(corpus), "--unlabelled-limit", "2"]
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "student")])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "student" / "metrics.json").read_text())
+    assert metrics["train_examples"] == 3 + 2  # the labelled sentences and two pseudo-labelled documents
+    assert metrics["config"]["entity_types"] == list(teacher.config.entity_types)
