@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 from kgbuild.corpus import CorpusProblem, Fields, read_corpus
 from kgbuild.embedding import BertEncoder, Encoder, HashingEncoder, load_text_encoder
-from kgbuild.errors import DataFormatError, InputTextError, KgBuildError, LabelError, ModelLoadError
+from kgbuild.errors import (
+    DataFormatError,
+    InputTextError,
+    KgBuildError,
+    LabelError,
+    ModelLoadError,
+    RemoteStoreError,
+)
 from kgbuild.extraction.datasets import read_examples
 from kgbuild.extraction.evaluate import evaluate, score_extractions
 from kgbuild.facts import DocumentFact, EntityFact, GraphFacts, TripleFact, document_id, read_facts
@@ -24,6 +31,7 @@ from kgbuild.pipeline import (
     relation_names,
 )
 from kgbuild.rdf.iris import IriMinter, normalize_label
+from kgbuild.rdf.remote import PushReport, push
 from kgbuild.rdf.store import KnowledgeGraphDir
 from kgbuild.records import (
     Document,
@@ -75,8 +83,10 @@ __all__ = [
     "ParsedDocument",
     "PredictedEntity",
     "PredictedRelation",
+    "PushReport",
     "RelationAnnotation",
     "RelationExtractor",
+    "RemoteStoreError",
     "SpacyParser",
     "Span",
     "TokenizedText",
@@ -89,6 +99,7 @@ __all__ = [
     "found_relations",
     "load_text_encoder",
     "normalize_label",
+    "push",
     "read_corpus",
     "read_examples",
     "read_facts",

@@ -4,7 +4,9 @@ KgBuildError
 ├── DataFormatError      a training/evaluation file is malformed (names file and line)
 ├── InputTextError       text to extract from is empty or not UTF-8
 ├── ModelLoadError       a model directory is missing, incomplete or inconsistent
-└── LabelError           a label or entity type the model does not know
+├── LabelError           a label or entity type the model does not know
+└── RemoteStoreError     a remote store refused a write or could not be reached (names the URL);
+                         also a ConnectionError
 """
 
 from __future__ import annotations
@@ -28,3 +30,7 @@ class ModelLoadError(KgBuildError):
 
 class LabelError(KgBuildError):
     """A label or entity type is unknown to the model."""
+
+
+class RemoteStoreError(KgBuildError, ConnectionError):
+    """A remote store refused a request or could not be reached; the message names the URL."""
