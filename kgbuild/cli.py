@@ -421,7 +421,10 @@ def push_command(
     try:
         kg = KnowledgeGraphDir(kg_dir)
         checkpoint = checkpoint_path(kg.path, endpoint)
-        report = push(kg.store(), endpoint, checkpoint, mode, chunk_size, timeout=timeout, retries=retries, full=full)
+        report = push(
+            kg.store(), endpoint, checkpoint, mode, chunk_size,
+            timeout=timeout, retries=retries, full=full, version=kg.stamp(),
+        )  # fmt: skip
     except RemoteStoreError as error:
         raise _fail(f"{error}\nnothing is lost: run the same command again to finish ({checkpoint})", code=1) from None
     except (KgBuildError, ValueError) as error:
