@@ -408,6 +408,9 @@ def push_command(
     retries: Annotated[int, typer.Option(help="Repeat a failed request up to N times, waiting 0.5 s, 1 s, 2 s...")] = 5,
     timeout: Annotated[float, typer.Option(help="Seconds a request may take.")] = 120.0,
     full: Annotated[bool, typer.Option("--full", help="Replace every graph, ignoring the checkpoint.")] = False,
+    no_transaction: Annotated[
+        bool, typer.Option("--no-transaction", help="Oxigraph only: bulk-load new graphs outside a transaction.")
+    ] = False,
 ) -> None:
     """Mirror the graph into a remote SPARQL 1.1 store: only changed graphs are sent, removed ones deleted.
 
@@ -423,7 +426,7 @@ def push_command(
         checkpoint = checkpoint_path(kg.path, endpoint)
         report = push(
             kg.store(), endpoint, checkpoint, mode, chunk_size,
-            timeout=timeout, retries=retries, full=full, version=kg.stamp(),
+            timeout=timeout, retries=retries, full=full, version=kg.stamp(), no_transaction=no_transaction,
         )  # fmt: skip
     except RemoteStoreError as error:
         raise _fail(f"{error}\nnothing is lost: run the same command again to finish ({checkpoint})", code=1) from None

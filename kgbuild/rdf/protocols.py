@@ -27,8 +27,10 @@ def _graph_term(key: str) -> bytes:
 class GraphStoreProtocol:
     """The SPARQL 1.1 Graph Store HTTP Protocol, plus N-Quads POSTed to the store for bulk adds."""
 
-    def __init__(self, client: HttpClient):
+    def __init__(self, client: HttpClient, no_transaction: bool = False):
         self.client = client
+        # Oxigraph's parameter: load with its bulk loader, not in one transaction (readers may see part of it).
+        self.add_query = "no_transaction" if no_transaction else ""
 
     def _target(self, key: str) -> str:
         return "default" if key == DEFAULT_GRAPH else "graph=" + urllib.parse.quote(key, safe="")
@@ -36,7 +38,7 @@ class GraphStoreProtocol:
     def add(self, chunk: list[tuple[str, list[bytes]]]) -> None:
         """POST the triples of several graphs to the store as N-Quads."""
         body = b"".join(line[:-2] + _graph_term(key) + b".\n" for key, lines in chunk for line in lines)
-        self.client.send("POST", "", body, "application/n-quads")
+        self.client.send("POST", self.add_query, body, "application/n-quads")
 
     def replace(self, key: str, lines: list[bytes]) -> None:
         """PUT a graph's triples: they replace whatever it held."""

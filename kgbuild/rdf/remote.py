@@ -29,11 +29,15 @@ import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kgbuild.errors import RemoteStoreError
 from kgbuild.rdf.protocols import DEFAULT_GRAPH, GraphStoreProtocol, HttpClient, UpdateProtocol
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 MODES = ("quads", "update")
 CHECKPOINT_EVERY = 2.0  # seconds between checkpoint writes that only record finished work
@@ -80,6 +84,7 @@ def push(
     backoff: float = 0.5,
     full: bool = False,
     version: str | None = None,
+    no_transaction: bool = False,
     on_request: Callable[[int], None] | None = None,
 ) -> PushReport:
     """Make the graphs at `endpoint` equal the local store's (a `pyoxigraph.Store`), sending only what changed.
@@ -94,6 +99,8 @@ def push(
         full: forget the checkpoint and replace every graph (after the store lost its data).
         version: a digest of the local graph (`KnowledgeGraphDir.stamp`): when the last push of this
             version finished, nothing is read or sent.
+        no_transaction: bulk adds ask an Oxigraph server to load them with its bulk loader rather
+            than in a transaction (faster; a request cut short leaves part, which the checkpoint allows for).
         on_request: called with the number of requests done after each one (progress, tests).
 
     Raises:
@@ -114,7 +121,7 @@ def push(
         raise ValueError(f"endpoint must be an http(s) URL, got {endpoint!r}")
     started = time.monotonic()
     client = HttpClient(endpoint, timeout, retries, backoff, on_request)
-    protocol = GraphStoreProtocol(client) if mode == "quads" else UpdateProtocol(client)
+    protocol = GraphStoreProtocol(client, no_transaction) if mode == "quads" else UpdateProtocol(client)
     with _Checkpoint.open(checkpoint, endpoint) as state:
         if full:  # the store may hold anything of these graphs: replace them all
             state.pending |= dict.fromkeys(state.pushed, "")
@@ -126,40 +133,83 @@ def push(
         keys = _graph_keys(store)
         known = state.pushed | state.pending
         gone = sorted(set(known) - set(keys))
-        for key in gone:
-            protocol.delete(key)
-            state.forget(key)
-            state.save()
-        batch = _Batch(protocol, state, chunk_size)
-        sent = total = added = replaced = 0
-        for key in keys:  # one read of each graph: its digest decides, then its lines go out
-            lines = _lines(store, key)
-            digest = _digest(lines)
-            total += len(lines)
-            if state.pushed.get(key) == digest:
-                continue
-            # A pending graph with unchanged content holds part of that content: adding it all again completes it.
-            if key not in known or state.pending.get(key) == digest:
-                batch.add(key, digest, lines)
-                added += 1
-                continue
-            for first in range(0, len(lines), chunk_size):
-                part = lines[first : first + chunk_size]
-                if first:
-                    protocol.append(key, part)
-                else:
-                    protocol.replace(key, part)
-            sent += len(lines)
-            replaced += 1
-            state.done(key, digest)
-            state.save()
-        batch.flush()
+        total = added = replaced = 0
+        with _Sender(state) as sender:
+            for key in gone:
+                sender.submit(partial(protocol.delete, key), partial(state.forget, key))
+            batch = _Batch(protocol, state, chunk_size, sender)
+            for key in keys:  # one read of each graph: its digest decides, then its lines go out
+                lines = _lines(store, key)
+                digest = _digest(lines)
+                total += len(lines)
+                if state.pushed.get(key) == digest:
+                    continue
+                # A pending graph with unchanged content holds part of it: adding it all again completes it.
+                if key not in known or state.pending.get(key) == digest:
+                    batch.add(key, digest, lines)
+                    added += 1
+                    continue
+                replaced += 1
+                for first in range(0, len(lines), chunk_size):
+                    step = protocol.append if first else protocol.replace
+                    last = first + chunk_size >= len(lines)
+                    sender.submit(partial(step, key, lines[first : first + chunk_size]), None, len(lines) * last)
+                sender.then(partial(state.done, key, digest))
+            batch.flush()
         state.version, state.quads = version, total
         state.save(force=True)
     return PushReport(
-        endpoint, sent + batch.sent, total, added, replaced, len(gone), len(keys) - added - replaced,
+        endpoint, sender.sent, total, added, replaced, len(gone), len(keys) - added - replaced,
         client.requests, client.retries, time.monotonic() - started,
     )  # fmt: skip
+
+
+class _Sender:
+    """Send one request at a time from a background thread, so that reading the next graph overlaps it.
+
+    What a request's success means for the checkpoint (`then`) runs on the calling thread, once the
+    request is known to have succeeded; a failed request raises there, at the next `submit` or at the end.
+    """
+
+    def __init__(self, state: _Checkpoint):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.state, self.pool = state, ThreadPoolExecutor(1, thread_name_prefix="push")
+        self.flight: tuple[Future[None], list[Callable[[], None]], int] | None = None
+        self.sent = 0
+
+    def __enter__(self) -> _Sender:
+        return self
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        try:
+            if kind is None:
+                self.wait()
+        finally:
+            self.pool.shutdown(wait=True)
+
+    def submit(self, request: Callable[[], None], then: Callable[[], None] | None = None, quads: int = 0) -> None:
+        """Send `request` once the one in flight succeeded; `quads` counts toward what was sent."""
+        self.wait()
+        self.flight = (self.pool.submit(request), [then] if then else [], quads)
+
+    def then(self, step: Callable[[], None]) -> None:
+        """Run `step` once the request in flight succeeded."""
+        if self.flight is None:
+            step()
+        else:
+            self.flight[1].append(step)
+
+    def wait(self) -> None:
+        if self.flight is None:
+            return
+        future, steps, quads = self.flight
+        self.flight = None
+        future.result()
+        self.sent += quads
+        for step in steps:
+            step()
+        self.state.save()
 
 
 class _Batch:
@@ -170,14 +220,15 @@ class _Batch:
     holds part of it) and replaces them when it changed.
     """
 
-    def __init__(self, protocol: GraphStoreProtocol | UpdateProtocol, state: _Checkpoint, size: int):
-        self.protocol, self.state, self.size = protocol, state, size
+    def __init__(self, protocol: GraphStoreProtocol | UpdateProtocol, state: _Checkpoint, size: int, sender: _Sender):
+        self.protocol, self.state, self.size, self.sender = protocol, state, size, sender
         self.chunk: list[tuple[str, list[bytes]]] = []
         self.digests: dict[str, str] = {}
         self.finished: list[str] = []
-        self.room, self.sent = size, 0
+        self.room = size
 
     def add(self, key: str, digest: str, lines: list[bytes]) -> None:
+        """Queue a graph's lines, sending each chunk that fills up."""
         self.digests[key] = digest
         while lines:
             part, lines = lines[: self.room], lines[self.room :]
@@ -189,17 +240,22 @@ class _Batch:
                 self.flush()
 
     def flush(self) -> None:
+        """Send the queued chunk, its graphs marked pending first."""
         if not self.chunk:
             return
         self.state.pending.update((key, self.digests[key]) for key, _ in self.chunk)
         self.state.save(force=True)
-        self.protocol.add(self.chunk)
-        self.sent += self.size - self.room
-        for key in self.finished:
-            self.state.done(key, self.digests.pop(key))
+        done = [(key, self.digests.pop(key)) for key in self.finished]
+        self.sender.submit(
+            partial(self.protocol.add, list(self.chunk)), partial(self._done, done), self.size - self.room
+        )
         self.chunk.clear()
         self.finished.clear()
         self.room = self.size
+
+    def _done(self, graphs: list[tuple[str, str]]) -> None:
+        for key, digest in graphs:
+            self.state.done(key, digest)
 
 
 def _graph_keys(store: Any) -> list[str]:

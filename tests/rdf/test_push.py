@@ -111,11 +111,11 @@ def _export(kg):
     return _quads(export_text(kg.dataset(), "nquads")[0])
 
 
-@pytest.mark.parametrize("mode", ["quads", "update"])
-def test_push_mirrors_the_export_and_a_second_push_sends_nothing(kg, server, mode):
+@pytest.mark.parametrize(("mode", "no_transaction"), [("quads", False), ("quads", True), ("update", False)])
+def test_push_mirrors_the_export_and_a_second_push_sends_nothing(kg, server, mode, no_transaction):
     target = server.base + ("/store" if mode == "quads" else "/update")
     checkpoint = checkpoint_path(kg.path, target)
-    report = push(kg.store(), target, checkpoint, mode, chunk_size=5)
+    report = push(kg.store(), target, checkpoint, mode, chunk_size=5, no_transaction=no_transaction)
     export = _export(kg)
     assert any(f"<{RESOURCE}graph/resolution>" in quad for quad in export)  # the store's own graph goes too
     assert server.quads() == export
