@@ -83,6 +83,7 @@ def main() -> None:
     parser.add_argument("kg", type=Path)
     parser.add_argument("--copies", type=int, default=1)
     parser.add_argument("--chunk-size", type=int, default=50_000)
+    parser.add_argument("--no-full", action="store_true", help="skip push --full (one PUT per graph)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -139,7 +140,7 @@ def main() -> None:
             target = server.base + "/store"
             checkpoint = root / "checkpoint.json"
             runs = [("push", False, False), ("push_again", False, False), ("push_full", True, False)]
-            for name, full, bulk in runs:
+            for name, full, bulk in runs[: 2 if args.no_full else 3]:
                 report = push(source, target, checkpoint, chunk_size=args.chunk_size, full=full, no_transaction=bulk)
                 result[f"{name}_s"] = round(report.seconds, 2)
                 result[f"{name}_requests"] = report.requests
@@ -155,7 +156,7 @@ def main() -> None:
         finally:
             server.stop()
     timed = ["oxigraph_load", "local_bulk_load", "one_post", "one_post_no_transaction", "push", "push_no_transaction"]
-    for name in [*timed, "push_full"]:
+    for name in [*timed, *([] if args.no_full else ["push_full"])]:
         result[f"{name}_quads_per_s"] = round(quads / max(float(result[f"{name}_s"]), 1e-9))  # type: ignore[arg-type]
     if args.json:
         print(json.dumps(result))

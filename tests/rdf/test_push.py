@@ -12,7 +12,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from rdflib import Dataset, Literal, URIRef
+from rdflib import PROV, XSD, Dataset, Literal, URIRef
 from typer.testing import CliRunner
 
 from kgbuild.cli import app
@@ -73,9 +73,12 @@ class Server:
 
 
 def _quads(text):
+    """The quads of an N-Quads text as a store holds them: typed values in canonical form ("Z", not "+00:00")."""
     import pyoxigraph
 
-    return {str(quad) for quad in pyoxigraph.parse(text.encode("utf-8"), format=pyoxigraph.RdfFormat.N_QUADS)}
+    store = pyoxigraph.Store()
+    store.load(text.encode("utf-8"), format=pyoxigraph.RdfFormat.N_QUADS)
+    return {str(quad) for quad in store}
 
 
 @pytest.fixture()
@@ -102,7 +105,10 @@ def kg(tmp_path):
     _write(kg, "d", "Bo Ek left .", "", [(0, 2)])
     run = Dataset()
     note = Literal('a run\u2028with "odd"\x0c\r\nbreaks\té')
-    run.graph(URIRef(RESOURCE + "run/r1")).add((URIRef(RESOURCE + "run/r1"), URIRef(RESOURCE + "note"), note))
+    record = run.graph(URIRef(RESOURCE + "run/r1"))
+    record.add((URIRef(RESOURCE + "run/r1"), URIRef(RESOURCE + "note"), note))
+    when = Literal("2026-12-04T19:07:19+00:00", datatype=XSD.dateTime)  # rdflib's export writes this form
+    record.add((URIRef(RESOURCE + "run/r1"), PROV.startedAtTime, when))
     kg.write_run("r1", run.serialize(format="nquads"))
     return kg
 
