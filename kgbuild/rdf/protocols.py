@@ -129,6 +129,8 @@ class HttpClient:
                     self.on_request(self.requests)
                 return
             problem = f"HTTP {status} {reason}: {detail}".rstrip(": ")
+            if status == 413:
+                problem += f" (a request of {len(body):,} bytes is too large: lower --chunk-size)"
             if status not in RETRY_STATUSES:
                 raise RemoteStoreError(f"{url} refused the request ({method}): {problem}")
         raise RemoteStoreError(f"{url}: {problem} (gave up after {self.attempts} attempts)")

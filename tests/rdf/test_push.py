@@ -226,3 +226,19 @@ def test_a_second_push_to_the_same_store_waits_for_none_and_says_so(kg):
     checkpoint = checkpoint_path(kg.path, target)
     with _Checkpoint.open(checkpoint, target), pytest.raises(RemoteStoreError, match="another push"):
         push(kg.store(), target, checkpoint)
+
+
+def test_the_default_graph_is_mirrored_and_deleted_too(server, tmp_path):
+    import pyoxigraph
+
+    store = pyoxigraph.Store()
+    triple = pyoxigraph.Quad(pyoxigraph.NamedNode("urn:s"), pyoxigraph.NamedNode("urn:p"), pyoxigraph.Literal("o"))
+    named = pyoxigraph.Quad(triple.subject, triple.predicate, triple.object, pyoxigraph.NamedNode("urn:g"))
+    store.extend([triple, named])
+    assert push(store, server.base + "/update", None, "update").total_quads == 2
+    assert server.quads() == {str(triple), str(named)}
+    checkpoint = tmp_path / "checkpoint.json"
+    assert push(store, server.base + "/store", checkpoint).added == 2
+    store.remove(triple)
+    assert push(store, server.base + "/store", checkpoint).deleted == 1
+    assert server.quads() == {str(named)}
