@@ -124,15 +124,17 @@ def push(
     protocol = GraphStoreProtocol(client, no_transaction) if mode == "quads" else UpdateProtocol(client)
     with _Checkpoint.open(checkpoint, endpoint) as state:
         if full:  # the store may hold anything of these graphs: replace them all
-            state.pending |= dict.fromkeys(state.pushed, "")
-            state.pushed = {}
+            state.unknown(list(state.pushed))
         if version is not None and version == state.version and not state.pending:
             return PushReport(endpoint, 0, state.quads, 0, 0, 0, len(state.pushed), 0, 0, time.monotonic() - started)
-        state.version = None  # a push under way: no version is mirrored until it finishes
-        state.save(force=True)
         keys = _graph_keys(store)
         known = state.pushed | state.pending
         gone = sorted(set(known) - set(keys))
+        # Before a request changes a graph the checkpoint holds, it is marked unknown (pending, no digest):
+        # if the request is lost, the next push replaces the graph even should its content be back as before.
+        state.unknown(gone)
+        state.version = None  # a push under way: no version is mirrored until it finishes
+        state.save(force=True)
         total = added = replaced = 0
         with _Sender(state) as sender:
             for key in gone:
@@ -150,6 +152,9 @@ def push(
                     added += 1
                     continue
                 replaced += 1
+                if state.pending.get(key) != "":
+                    state.unknown([key])
+                    state.save(force=True)
                 for first in range(0, len(lines), chunk_size):
                     step = protocol.append if first else protocol.replace
                     last = first + chunk_size >= len(lines)
@@ -325,6 +330,12 @@ class _Checkpoint:
     def done(self, key: str, digest: str) -> None:
         self.pushed[key] = digest
         self.pending.pop(key, None)
+
+    def unknown(self, keys: list[str]) -> None:
+        """Record that the store may hold anything of these graphs."""
+        for key in keys:
+            self.pushed.pop(key, None)
+            self.pending[key] = ""
 
     def forget(self, key: str) -> None:
         self.pushed.pop(key, None)

@@ -172,6 +172,21 @@ def test_a_push_cut_short_by_a_killed_server_finishes_after_a_restart_without_st
     assert not any(f"<{RESOURCE}doc/a>" in quad for quad in server.quads())
 
 
+def test_a_graph_deleted_just_before_a_kill_comes_back_when_its_document_does(kg, server):
+    target = server.base + "/store"
+    checkpoint = checkpoint_path(kg.path, target)
+    push(kg.store(), target, checkpoint)
+    kept = (kg.path / "documents" / kg.document_file("d").name).read_text()
+    kg.remove_document("d")
+    _write(kg, "c", "Cy Od sang .", "", [(0, 2)])  # a second request to fail
+    with pytest.raises(RemoteStoreError):  # the DELETE goes through, then the server dies
+        push(kg.store(), target, checkpoint, retries=0, on_request=lambda _: server.kill())
+    kg.document_file("d").write_text(kept)  # the same document again, the same graph
+    server.start()
+    push(kg.store(), target, checkpoint)
+    assert server.quads() == _export(kg)
+
+
 def test_retries_with_backoff_ride_out_a_server_restart(kg, server):
     target = server.base + "/store"
 
@@ -200,8 +215,10 @@ def test_a_store_refusing_writes_fails_clearly_keeps_the_checkpoint_and_a_rerun_
     result = runner.invoke(app, ["push", str(kg.path), "--endpoint", target])
     assert result.exit_code == 1
     assert f"{target}?graph=" in result.output and "refused" in result.output and "HTTP 403" in result.output
-    after = json.loads(checkpoint.read_text())
-    assert (after["pushed"], after["pending"]) == (before["pushed"], before["pending"])  # nothing that did not happen
+    after = json.loads(checkpoint.read_text())  # what was pushed stays; d, which the PUT was to replace, is unknown
+    d = f"{RESOURCE}doc/d"
+    assert after["pushed"] == {key: digest for key, digest in before["pushed"].items() if key != d}
+    assert after["pending"] == {d: ""}
     server.kill()
     server.start()
     result = runner.invoke(app, ["push", str(kg.path), "--endpoint", target])
