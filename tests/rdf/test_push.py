@@ -259,3 +259,16 @@ def test_the_default_graph_is_mirrored_and_deleted_too(server, tmp_path):
     store.remove(triple)
     assert push(store, server.base + "/store", checkpoint).deleted == 1
     assert server.quads() == {str(named)}
+
+
+def test_a_broken_checkpoint_names_its_file(kg):
+    from kgbuild.errors import DataFormatError
+
+    target = f"http://127.0.0.1:{_free_port()}/store"
+    checkpoint = checkpoint_path(kg.path, target)
+    checkpoint.parent.mkdir(parents=True)
+    checkpoint.write_text('{"pushed": [')
+    with pytest.raises(DataFormatError, match=rf"{checkpoint}: not a push checkpoint .*--full"):
+        push(kg.store(), target, checkpoint)
+    result = CliRunner().invoke(app, ["push", str(kg.path), "--endpoint", target])
+    assert result.exit_code == 2 and str(checkpoint) in result.output
