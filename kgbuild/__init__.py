@@ -16,6 +16,7 @@ from kgbuild.errors import (
     KgBuildError,
     LabelError,
     ModelLoadError,
+    RemoteStoreError,
 )
 from kgbuild.extraction.datasets import read_examples
 from kgbuild.extraction.evaluate import evaluate, score_extractions
@@ -31,6 +32,7 @@ from kgbuild.pipeline import (
     relation_names,
 )
 from kgbuild.rdf.iris import IriMinter, normalize_label
+from kgbuild.rdf.remote import PushReport, push
 from kgbuild.rdf.store import KnowledgeGraphDir
 from kgbuild.records import (
     Document,
@@ -83,8 +85,10 @@ __all__ = [
     "ParsedDocument",
     "PredictedEntity",
     "PredictedRelation",
+    "PushReport",
     "RelationAnnotation",
     "RelationExtractor",
+    "RemoteStoreError",
     "SpacyParser",
     "Span",
     "TokenizedText",
@@ -97,6 +101,7 @@ __all__ = [
     "found_relations",
     "load_text_encoder",
     "normalize_label",
+    "push",
     "read_corpus",
     "read_examples",
     "read_facts",

@@ -518,17 +518,37 @@ def serve_command(
 def push_command(
     kg_dir: Annotated[Path, typer.Argument(help="Knowledge-graph directory.")],
     endpoint: Annotated[str, typer.Option("--endpoint", help="Graph Store (quads) or SPARQL Update URL.")],
-    mode: Annotated[str, typer.Option(help="quads (POST N-Quads) or update (SPARQL INSERT DATA).")] = "quads",
-    batch_size: Annotated[int, typer.Option(help="Quads per request.")] = 50_000,
+    mode: Annotated[str, typer.Option(help="quads (Graph Store Protocol) or update (SPARQL Update).")] = "quads",
+    chunk_size: Annotated[int, typer.Option("--chunk-size", "--batch-size", help="Most quads a request.")] = 50_000,
+    retries: Annotated[int, typer.Option(help="Repeat a failed request up to N times, waiting 0.5 s, 1 s, 2 s...")] = 5,
+    timeout: Annotated[float, typer.Option(help="Seconds a request may take.")] = 120.0,
+    full: Annotated[bool, typer.Option("--full", help="Replace every graph, ignoring the checkpoint.")] = False,
+    no_transaction: Annotated[
+        bool, typer.Option("--no-transaction", help="Oxigraph only: bulk-load new graphs outside a transaction.")
+    ] = False,
 ) -> None:
-    """Load the graph into a remote SPARQL 1.1 store, in bulk requests."""
-    from kgbuild.rdf.remote import push
+    """Mirror the graph into a remote SPARQL 1.1 store: only changed graphs are sent, removed ones deleted.
+
+    Resumable: a checkpoint in KG_DIR/push/ records what the store holds, so after a failure the same
+    command finishes the job.
+    """
+    from kgbuild.errors import RemoteStoreError
+    from kgbuild.rdf.remote import checkpoint_path, push
     from kgbuild.rdf.store import KnowledgeGraphDir
 
     try:
-        sent = push(KnowledgeGraphDir(kg_dir).dataset(), endpoint, mode, batch_size)
+        kg = KnowledgeGraphDir(kg_dir)
+        checkpoint = checkpoint_path(kg.path, endpoint)
+        report = push(
+            kg.store(), endpoint, checkpoint, mode, chunk_size,
+            timeout=timeout, retries=retries, full=full, version=kg.stamp(), no_transaction=no_transaction,
+        )  # fmt: skip
+    except RemoteStoreError as error:
+        raise _fail(f"{error}\nnothing is lost: run the same command again to finish ({checkpoint})", code=1) from None
     except (KgBuildError, ValueError) as error:
         raise _fail(str(error)) from None
-    except ConnectionError as error:
-        raise _fail(str(error), code=1) from None
-    typer.echo(f"pushed {sent} quads to {endpoint}")
+    typer.echo(
+        f"pushed {report.quads} quads in {report.requests} requests ({report.retries} retried) to {endpoint}: "
+        f"{report.added} graphs added, {report.replaced} replaced, {report.deleted} deleted, "
+        f"{report.unchanged} unchanged; the store mirrors {report.total_quads} quads ({report.seconds:.1f} s)"
+    )

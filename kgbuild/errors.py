@@ -5,7 +5,9 @@ KgBuildError
 ├── InputTextError       text to extract from is empty or not UTF-8
 ├── ModelLoadError       a model directory is missing, incomplete or inconsistent
 ├── LabelError           a label or entity type the model does not know
-└── CheckpointError      a training run cannot be resumed (names the state file and what to do)
+├── CheckpointError      a training run cannot be resumed (names the state file and what to do)
+└── RemoteStoreError     a remote store refused a write or could not be reached (names the URL);
+                         also a ConnectionError
 """
 
 from __future__ import annotations
@@ -33,3 +35,7 @@ class LabelError(KgBuildError):
 
 class CheckpointError(KgBuildError):
     """An interrupted training run cannot be resumed: no state, a corrupt one, or another configuration's."""
+
+
+class RemoteStoreError(KgBuildError, ConnectionError):
+    """A remote store refused a request or could not be reached; the message names the URL."""

@@ -1,24 +1,18 @@
-"""The SPARQL endpoint over HTTP and the push round trip to a real Oxigraph server."""
+"""The SPARQL endpoint over HTTP (push to a real store: test_push.py)."""
 
 import json
-import os
-import shutil
 import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import pytest
 from rdflib import Dataset, Literal, URIRef
 from rdflib.namespace import RDFS
 
 from kgbuild.rdf.endpoint import SparqlEndpoint, negotiate, serve
-from kgbuild.rdf.remote import push
 
 G = URIRef("https://example.org/kg/doc/a")
 
@@ -94,43 +88,6 @@ def test_negotiation_prefers_quality_then_order():
         "application/sparql-results+json"
     )
     assert negotiate("", choices, "application/sparql-results+json") == "application/sparql-results+json"
-
-
-OXIGRAPH = shutil.which("oxigraph", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-
-
-@pytest.mark.skipif(OXIGRAPH is None, reason="the oxigraph server (pip install oxigraph) is missing")
-@pytest.mark.parametrize("mode", ["quads", "update"])
-def test_push_round_trip_to_a_real_oxigraph_server(dataset, tmp_path, mode):
-    port = _free_port()
-    server = subprocess.Popen(
-        [OXIGRAPH, "serve", "--location", str(tmp_path / "remote"), "--bind", f"127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/query?query=ASK%7B%7D", timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.1)
-        target = base + ("/store" if mode == "quads" else "/update")
-        assert push(dataset, target, mode=mode, batch_size=7) == 30
-        assert push(dataset, target, mode=mode, batch_size=7) == 30  # idempotent: a set of quads
-        query = f"SELECT ?s ?l WHERE {{ GRAPH <{G}> {{ ?s ?p ?l }} }}"
-        _, _, body = _get(base + "/query?" + urllib.parse.urlencode({"query": query}))
-        remote = {(b["s"]["value"], b["l"]["value"]) for b in json.loads(body)["results"]["bindings"]}
-        local = {(str(s), str(o)) for s, _, o in dataset.graph(G)}
-        assert remote == local
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
-def test_push_to_an_unreachable_store_is_a_clear_error(dataset):
-    with pytest.raises(ConnectionError, match=r"127\.0\.0\.1:9"):
-        push(dataset, "http://127.0.0.1:9/store")
 
 
 def test_service_smuggled_past_rdflibs_parser_is_still_refused():
