@@ -184,8 +184,6 @@ def train(
             f"{state_dir(out_dir)}: an interrupted run of {out_dir} is there; continue it with "
             f"kgbuild train --resume {out_dir}, or delete the folder to start over"
         )
-    if run_arguments is not None and state is None:
-        write_run_arguments(out_dir, run_arguments)
     if settings.threads:
         torch.set_num_threads(settings.threads)
     random.seed(settings.seed)
@@ -194,6 +192,8 @@ def train(
 
     if init is None:
         model, tokenizer = build_model(config)
+    if run_arguments is not None and state is None:  # once the model is built: a bad base model leaves nothing
+        write_run_arguments(out_dir, run_arguments)
     model.train()
     encoded = [encode_words(tokenizer, example.text.tokens) for example in train_examples]
     optimizer = _optimizer(model, settings)

