@@ -16,7 +16,6 @@ from kgbuild import KgBuildError, KnowledgeGraphDir
 from kgsearch import KgSearchError, Searcher
 from kgsearch.explore import EXAMPLE_QUERIES, GraphExplorer, highlight, sparql_table
 from kgsearch.present import (
-    SHORT_PATH,
     chain,
     clip,
     common_entities,
@@ -104,26 +103,23 @@ def show_hit(hit: Any, explorer: GraphExplorer, names: list[str]) -> None:
             st.warning(f"Weak evidence: reached only through very common entities ({', '.join(common)}).", icon="⚠️")
         head, rest = clip(hit.passage.text)
         st.markdown(highlight(head, names) + (" …" if rest else ""))
+        st.markdown("Path: " + chain(steps) if steps else f"*{hit.note or 'no path'}*")
+        passage_column, path_column = st.columns(2)
         if rest:
-            with st.expander("Whole passage"):
+            with passage_column.expander("Whole passage"):
                 st.markdown(highlight(hit.passage.text, names))
         if not steps:
-            st.caption(hit.note)
             return
-        st.markdown("Path: " + chain(steps))
-        with st.expander("Path as a graph, with its sentences", expanded=hit.rank == 1 and len(steps) <= SHORT_PATH):
+        with path_column.expander("Path as a graph, with its sentences"):
             st.graphviz_chart(explanation_dot(steps))
             for hop in hit.path:
                 if hop.kind == "relation":
                     st.caption(f"{hop.predicate_label} ({hop.confidence:.2f}): “{hop.sentence}”")
-        entities = [s for s in steps if s.target_kind == "entity"]
-        for column, step in zip(st.columns(max(len(entities), 1)), entities, strict=False):
-            column.button(
-                f"Entity: {step.target_label}", key=f"{hit.rank}-{step.target}",
-                on_click=open_entity, args=(step.target, hit.rank),
-            )  # fmt: skip
+        entities = {s.target: s.target_label for s in steps if s.target_kind == "entity"}
+        for column, (iri, label) in zip(st.columns(max(len(entities), 1)), entities.items(), strict=False):
+            column.button(f"Entity: {label}", key=f"{hit.rank}-{iri}", on_click=open_entity, args=(iri, hit.rank))
         shown = st.session_state.get("entity")
-        if st.session_state.get("entity_hit") == hit.rank and shown in {s.target for s in entities}:
+        if st.session_state.get("entity_hit") == hit.rank and shown in entities:
             with st.container(border=True):
                 show_entity(explorer, shown, compact=True)
                 st.button("Close", key=f"close-{hit.rank}", on_click=open_entity, args=(shown, None))
@@ -147,8 +143,9 @@ search_tab, entity_tab, sparql_tab, overview_tab = st.tabs(["Search", "Entity", 
 
 with search_tab:
     with st.form("search"):
-        question = st.text_input("Question", placeholder=PLACEHOLDER, key="question")
-        k = st.slider("Hits", 1, 20, 5)
+        left, right = st.columns([6, 1])
+        question = left.text_input("Question", placeholder=PLACEHOLDER, key="question")
+        k = int(right.number_input("Hits", 1, 20, 5))
         with st.expander("Advanced: restrict to passages matching a SPARQL graph pattern"):
             where = st.text_area(
                 "Pattern binding ?passage", "", placeholder="?passage schema:about ?p . ?p a kg:Person"
@@ -174,8 +171,10 @@ with search_tab:
             st.warning(shown["cut"])
         for note in result.notes:
             st.info(note)
-        st.markdown("Linked: " + ("; ".join(mention_lines(result.mentions)) or "nothing") + ".")
-        st.markdown(f"Relation cues: {', '.join(cue_names(result.relation_cues)) or 'none'}.")
+        st.markdown(
+            f"Linked: {'; '.join(mention_lines(result.mentions)) or 'nothing'}.  \n"
+            f"Relation cues: {', '.join(cue_names(result.relation_cues)) or 'none'}."
+        )
         if not result.hits:
             where_note = f" matches the pattern {shown['where']!r}" if shown["where"] else " could be ranked"
             st.info(f"No passage{where_note}.")
@@ -206,7 +205,7 @@ with entity_tab:
                 format_func=lambda n: neighbours[n],
                 key="neighbour",
             )
-            st.button("Open", on_click=open_entity, args=(target,), key="open_neighbour")
+            st.button("Open neighbour", on_click=open_entity, args=(target,), key="open_neighbour")
 
 with sparql_tab:
     example = st.selectbox("Example queries", list(EXAMPLE_QUERIES))

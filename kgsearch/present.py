@@ -15,7 +15,6 @@ from kgsearch.records import Hop, LinkedMention, SearchHit
 from kgsearch.search import MAX_QUESTION_CHARS
 
 PASSAGE_CHARS = 320  # a collapsed passage shows about three lines of a wide screen
-SHORT_PATH = 4  # hops a path may have and still be drawn legibly inline
 COMMON_SHARE = 0.03  # an entity found in at least this share of the passages is very common ...
 COMMON_PASSAGES = 4  # ... and in at least this many (a tiny graph has no very common entity)
 QUESTION, ENTITY, PASSAGE = "question", "entity", "passage"
@@ -246,10 +245,16 @@ def relation_chart(counts: Sequence[tuple[str, int]]) -> dict[str, object]:
     return {
         "data": {"values": [{"relation": name, "triples": count} for name, count in counts]},
         "mark": {"type": "bar"},
-        "height": {"step": 18},
+        "height": {"step": 20},
         "encoding": {
-            "x": {"field": "triples", "type": "quantitative"},
-            "y": {"field": "relation", "type": "nominal", "sort": "-x", "title": None, "axis": {"labelLimit": 400}},
+            "x": {"field": "triples", "type": "quantitative", "axis": {"tickMinStep": 1, "format": "d"}},
+            "y": {
+                "field": "relation",
+                "type": "nominal",
+                "sort": "-x",
+                "title": None,
+                "axis": {"labelLimit": 400, "labelOverlap": False},
+            },
         },
     }
 

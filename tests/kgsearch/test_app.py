@@ -33,7 +33,7 @@ def _titles(app: AppTest) -> list[str]:
 
 
 def _markdown(app: AppTest, start: str) -> str:
-    return next(m.value for m in app.markdown if m.value.startswith(start))
+    return next(line for m in app.markdown for line in m.value.split("  \n") if line.startswith(start))
 
 
 def test_search_shows_ranked_hits_with_one_line_of_true_scores_and_a_path(app: AppTest) -> None:
