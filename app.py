@@ -104,7 +104,7 @@ def show_hit(hit: Any, explorer: GraphExplorer, names: list[str]) -> None:
         head, rest = clip(hit.passage.text)
         st.markdown(highlight(head, names) + (" …" if rest else ""))
         st.markdown("Path: " + chain(steps) if steps else f"*{hit.note or 'no path'}*")
-        passage_column, path_column = st.columns(2)
+        passage_column, path_column = st.columns(2) if rest else (st.container(), st.container())
         if rest:
             with passage_column.expander("Whole passage"):
                 st.markdown(highlight(hit.passage.text, names))
@@ -116,8 +116,9 @@ def show_hit(hit: Any, explorer: GraphExplorer, names: list[str]) -> None:
                 if hop.kind == "relation":
                     st.caption(f"{hop.predicate_label} ({hop.confidence:.2f}): “{hop.sentence}”")
         entities = {s.target: s.target_label for s in steps if s.target_kind == "entity"}
-        for column, (iri, label) in zip(st.columns(max(len(entities), 1)), entities.items(), strict=False):
-            column.button(f"Entity: {label}", key=f"{hit.rank}-{iri}", on_click=open_entity, args=(iri, hit.rank))
+        row = st.container(horizontal=True)
+        for iri, label in entities.items():
+            row.button(f"Entity: {label}", key=f"{hit.rank}-{iri}", on_click=open_entity, args=(iri, hit.rank))
         shown = st.session_state.get("entity")
         if st.session_state.get("entity_hit") == hit.rank and shown in entities:
             with st.container(border=True):

@@ -166,8 +166,11 @@ def test_daily_use_in_a_real_browser_keeps_state_reads_well_and_stays_local(app_
         page.get_by_label("Find an entity").fill("Lena")
         page.get_by_label("Find an entity").press("Enter")
         page.get_by_role("heading", name="Lena Olin").wait_for(timeout=30_000)
-        page.get_by_role("combobox", name="Go to a neighbour").click()
+        neighbour = page.get_by_role("combobox", name="Go to a neighbour")
+        neighbour.scroll_into_view_if_needed()
+        neighbour.click()
         page.get_by_role("option", name="Polish Wedding").click()
+        page.wait_for_timeout(500)  # the choice reaches the server
         page.get_by_role("button", name="Open neighbour").click()
         page.get_by_role("heading", name="Polish Wedding", exact=True).wait_for(timeout=30_000)
         page.wait_for_timeout(1_500)  # let the tables draw before the screenshot
