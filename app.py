@@ -188,8 +188,8 @@ with entity_tab:
     matches = explorer.find(lookup) if lookup else []
     if matches:
         choice = st.selectbox("Matches", matches, format_func=lambda pair: f"{pair[1]}  <{pair[0]}>")
-        if choice and choice[0] != st.session_state.get("entity_choice"):  # a new choice, not every rerun
-            st.session_state["entity_choice"] = st.session_state["entity"] = choice[0]
+        if choice and (lookup, choice[0]) != st.session_state.get("entity_choice"):  # new, not every rerun
+            st.session_state["entity_choice"], st.session_state["entity"] = (lookup, choice[0]), choice[0]
     elif lookup:
         st.info(f"No entity label or alias contains {lookup!r}.")
     iri = st.session_state.get("entity")

@@ -37,8 +37,8 @@ def fit_question(question: str, limit: int = MAX_QUESTION_CHARS) -> tuple[str, s
 
 
 def score_line(hit: SearchHit) -> str:
-    """One compact line of a hit's true scores, and the fused score that ranks it (relative to the best hit)."""
-    dense = "not run" if hit.dense_score is None else f"{hit.dense_score:.3f}"
+    """Put a hit's true scores on one compact line, and the fused score that ranks it (relative to the best hit)."""
+    dense = "not computed" if hit.dense_score is None else f"{hit.dense_score:.3f}"
     return (
         f"walk mass {hit.graph_score:.4f} · dense cosine {dense} · BM25 {hit.lexical_score:.2f} · "
         f"fused {hit.score:.3f} (scaled to this question's best)"

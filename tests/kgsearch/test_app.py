@@ -106,6 +106,9 @@ def test_open_on_a_neighbour_works_after_finding_an_entity(app: AppTest) -> None
     assert [h.value for h in app.header] == ["Detroit"]
     app.run()  # and it stays
     assert [h.value for h in app.header] == ["Detroit"]
+    app.text_input(key="entity_lookup").input("Theresa Con")  # a new search finds again
+    app.run()
+    assert [h.value for h in app.header] == ["Theresa Connelly"]
 
 
 def test_a_hit_through_very_common_entities_is_flagged(app: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -161,8 +164,10 @@ def test_triples_by_relation_are_sorted_by_count_with_whole_labels(app: AppTest)
 def test_overview_counts_and_one_click_downloads(app: AppTest) -> None:
     assert {m.label for m in app.metric} >= {"documents", "entities", "triples", "duplicate-entity rate"}
     assert next(m for m in app.metric if m.label == "documents").value == "5"
-    downloads = [e.proto.label for e in app.get("download_button")]
+    buttons = app.get("download_button")
+    downloads = [e.proto.label for e in buttons]
     assert downloads == ["Download TriG", "Download N-Quads", "Download Turtle (union)", "Download JSON-LD"]
+    assert all(e.proto.deferred_file_id for e in buttons)  # built on the click (then cached), not on every page
     assert not any(b.label.startswith("Prepare") for b in app.button)
 
 

@@ -56,7 +56,7 @@ def test_scores_read_on_one_line_with_the_true_scores() -> None:
     line = score_line(_hit(()))
     assert "\n" not in line
     assert "walk mass 0.0123" in line and "dense cosine 0.210" in line and "BM25 3.20" in line and "fused 1.000" in line
-    assert "dense cosine not run" in score_line(_hit((), dense=None))
+    assert "dense cosine not computed" in score_line(_hit((), dense=None))
 
 
 def test_relation_cues_are_named_in_words_with_their_direction() -> None:
