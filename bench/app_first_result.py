@@ -70,7 +70,7 @@ def main() -> None:
                 page.get_by_label("Question").fill(question)
                 tick = time.monotonic()
                 page.get_by_role("button", name="Search").click()
-                page.locator("h3", has_text="1. ").first.wait_for(timeout=60_000)
+                page.get_by_role("heading", name="1. ").first.wait_for(timeout=60_000)
                 seconds.append(round(time.monotonic() - tick, 3))
             browser.close()
     finally:

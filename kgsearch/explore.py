@@ -12,7 +12,6 @@ from pathlib import Path
 
 from kgbuild import GraphFacts, TripleFact, read_facts, relation_names
 from kgsearch.explain import local_name
-from kgsearch.records import Hop, SearchHit
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,30 +129,28 @@ class GraphExplorer:
         counts = Counter(local_name(t.predicate) for t in self.facts.triples)
         return [(names.get(name, name), count) for name, count in counts.most_common()]
 
+    @cached_property
+    def triple_count(self) -> int:
+        """Distinct ``(subject, property, object)`` triples, as the Overview counts them.
+
+        `facts.triples` holds one statement per place a triple was extracted, so a triple stated in two
+        sentences is one triple and two statements.
+        """
+        return len({(t.subject, t.predicate, t.object) for t in self.facts.triples})
+
+    @cached_property
+    def statement_subjects(self) -> dict[str, str]:
+        """The subject of each extracted triple, by its statement IRI (a path's relation hops read by it)."""
+        return {t.statement: t.subject for t in self.facts.triples}
+
+    @cached_property
+    def passage_counts(self) -> dict[str, int]:
+        """The number of passages each entity is found in, by IRI."""
+        return {e.iri: len(e.documents) for e in self.facts.entities}
+
     def confidences(self) -> list[float]:
         """Confidence of every extracted triple (for a histogram)."""
         return [t.confidence for t in self.facts.triples]
-
-
-def explanation_dot(hit: SearchHit) -> str:
-    """Graphviz DOT of a hit's path: query mention -> entities (-> triples) -> passage."""
-    lines = ["digraph {", "rankdir=LR;", 'node [shape=box, style="rounded,filled", fillcolor="#eef3fb"];']
-    for hop in hit.path:
-        lines += _hop_dot(hop)
-    if not hit.path:
-        lines.append(f'"p" [label="{_quote(hit.passage.title or hit.passage.id)}"];')
-    return "\n".join([*lines, "}"])
-
-
-def _hop_dot(hop: Hop) -> list[str]:
-    source = f"q:{hop.source}" if hop.kind == "mention" else hop.source
-    shape = ', shape=ellipse, fillcolor="#ffd479"' if hop.kind == "mention" else ""
-    label = hop.predicate_label + f" {hop.confidence:.2f}" if hop.kind == "relation" else hop.kind.replace("_", " ")
-    return [
-        f'"{_quote(source)}" [label="{_quote(hop.source_label)}"{shape}];',
-        f'"{_quote(hop.target)}" [label="{_quote(hop.target_label)}"];',
-        f'"{_quote(source)}" -> "{_quote(hop.target)}" [label="{_quote(label)} (p {hop.contribution:.2f})"];',
-    ]
 
 
 def _quote(text: str) -> str:
