@@ -4,7 +4,13 @@ KgBuildError
 ├── DataFormatError      a training/evaluation file is malformed (names file and line)
 ├── InputTextError       text to extract from is empty or not UTF-8
 ├── ModelLoadError       a model directory is missing, incomplete or inconsistent
-└── LabelError           a label or entity type the model does not know
+├── LabelError           a label or entity type the model does not know
+└── QueryError           a SPARQL query that is not answered (also a ValueError)
+    ├── QuerySyntaxError     it does not parse
+    ├── QueryRefused         an update, SERVICE or LOAD: the graph is read-only and local
+    ├── QueryTimeout         it ran past its time limit (and was stopped)
+    ├── QueryBusy            every worker is taken and the queue is full: try again later
+    └── QueryFailed          it parsed but its evaluation failed
 """
 
 from __future__ import annotations
@@ -28,3 +34,27 @@ class ModelLoadError(KgBuildError):
 
 class LabelError(KgBuildError):
     """A label or entity type is unknown to the model."""
+
+
+class QueryError(KgBuildError, ValueError):
+    """A SPARQL query is not answered; the message says why."""
+
+
+class QuerySyntaxError(QueryError):
+    """A SPARQL query does not parse."""
+
+
+class QueryRefused(QueryError):
+    """A SPARQL query would write or reach outside the graph: updates, ``SERVICE``, ``LOAD``."""
+
+
+class QueryTimeout(QueryError):
+    """A SPARQL query ran past its time limit; its worker was stopped."""
+
+
+class QueryBusy(QueryError):
+    """Every query worker is taken and the queue of waiting queries is full."""
+
+
+class QueryFailed(QueryError):
+    """A SPARQL query parsed but its evaluation failed (e.g. the store could not be read)."""

@@ -1,0 +1,50 @@
+"""A query worker process: ``python -m kgbuild.rdf.worker REQUESTS_FD ANSWERS_FD STORE GENERATION``.
+
+It opens the store read-only, answers ``ready``, then checks and evaluates each query it is sent
+(``(generation, query, row_limit)``) and sends back ``("ok", QueryResult)`` or ``("error", QueryError)``.
+A newer generation than its own means the store was rebuilt: it reopens it first. `QueryRunner`
+starts these and kills one whose query runs past the time limit.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from multiprocessing.connection import Connection
+
+from kgbuild.errors import QueryError, QueryFailed
+from kgbuild.rdf.query import check_read_only, evaluate
+
+
+def main(arguments: list[str]) -> None:
+    """Serve queries on the given pipes until the parent closes them."""
+    import pyoxigraph
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the parent, which stops the workers
+    requests = Connection(int(arguments[0]), writable=False)
+    answers = Connection(int(arguments[1]), readable=False)
+    store_path, generation = arguments[2], int(arguments[3])
+    try:
+        store = pyoxigraph.Store.read_only(store_path)
+    except OSError as error:
+        answers.send(("failed", str(error)))
+        return
+    check_read_only("ASK { ?s ?p ?o }")  # the parser builds its grammar on first use: not in a query's time
+    answers.send(("ready", None))
+    while True:
+        try:
+            wanted, query, row_limit = requests.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            if wanted != generation:
+                store, generation = pyoxigraph.Store.read_only(store_path), wanted
+            answers.send(("ok", evaluate(store, check_read_only(query), row_limit)))
+        except QueryError as error:
+            answers.send(("error", error))
+        except OSError as error:
+            answers.send(("error", QueryFailed(f"query failed: {error}")))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
