@@ -9,7 +9,19 @@ from typing import TYPE_CHECKING, Any
 
 from kgbuild.corpus import CorpusProblem, Fields, read_corpus
 from kgbuild.embedding import BertEncoder, Encoder, HashingEncoder, load_text_encoder
-from kgbuild.errors import DataFormatError, InputTextError, KgBuildError, LabelError, ModelLoadError
+from kgbuild.errors import (
+    DataFormatError,
+    InputTextError,
+    KgBuildError,
+    LabelError,
+    ModelLoadError,
+    QueryBusyError,
+    QueryError,
+    QueryFailedError,
+    QueryRefusedError,
+    QuerySyntaxError,
+    QueryTimeoutError,
+)
 from kgbuild.extraction.datasets import read_examples
 from kgbuild.extraction.evaluate import evaluate, score_extractions
 from kgbuild.facts import DocumentFact, EntityFact, GraphFacts, TripleFact, document_id, read_facts
@@ -24,6 +36,8 @@ from kgbuild.pipeline import (
     relation_names,
 )
 from kgbuild.rdf.iris import IriMinter, normalize_label
+from kgbuild.rdf.query import QueryResult, Term
+from kgbuild.rdf.runner import QueryRunner
 from kgbuild.rdf.store import KnowledgeGraphDir
 from kgbuild.records import (
     Document,
@@ -75,10 +89,19 @@ __all__ = [
     "ParsedDocument",
     "PredictedEntity",
     "PredictedRelation",
+    "QueryBusyError",
+    "QueryError",
+    "QueryFailedError",
+    "QueryRefusedError",
+    "QueryResult",
+    "QueryRunner",
+    "QuerySyntaxError",
+    "QueryTimeoutError",
     "RelationAnnotation",
     "RelationExtractor",
     "SpacyParser",
     "Span",
+    "Term",
     "TokenizedText",
     "TrainSettings",
     "TripleFact",

@@ -7,10 +7,10 @@ KgBuildError
 ├── LabelError           a label or entity type the model does not know
 └── QueryError           a SPARQL query that is not answered (also a ValueError)
     ├── QuerySyntaxError     it does not parse
-    ├── QueryRefused         an update, SERVICE or LOAD: the graph is read-only and local
-    ├── QueryTimeout         it ran past its time limit (and was stopped)
-    ├── QueryBusy            every worker is taken and the queue is full: try again later
-    └── QueryFailed          it parsed but its evaluation failed
+    ├── QueryRefusedError    an update, SERVICE or LOAD: the graph is read-only and local
+    ├── QueryTimeoutError    it ran past its time limit (and was stopped)
+    ├── QueryBusyError       every worker is taken and the queue is full: try again later
+    └── QueryFailedError     it parsed but its evaluation failed
 """
 
 from __future__ import annotations
@@ -44,17 +44,17 @@ class QuerySyntaxError(QueryError):
     """A SPARQL query does not parse."""
 
 
-class QueryRefused(QueryError):
+class QueryRefusedError(QueryError):
     """A SPARQL query would write or reach outside the graph: updates, ``SERVICE``, ``LOAD``."""
 
 
-class QueryTimeout(QueryError):
+class QueryTimeoutError(QueryError):
     """A SPARQL query ran past its time limit; its worker was stopped."""
 
 
-class QueryBusy(QueryError):
+class QueryBusyError(QueryError):
     """Every query worker is taken and the queue of waiting queries is full."""
 
 
-class QueryFailed(QueryError):
+class QueryFailedError(QueryError):
     """A SPARQL query parsed but its evaluation failed (e.g. the store could not be read)."""

@@ -1,10 +1,10 @@
-"""Read-only SPARQL: the check that refuses updates, ``SERVICE`` and ``LOAD``, the evaluation, and the typed result.
+r"""Read-only SPARQL: the check that refuses updates, ``SERVICE`` and ``LOAD``, the evaluation, and the typed result.
 
 The check parses the query (rdflib's parser, under a lock: it is not safe across threads) and looks
 for a service call anywhere in the parsed algebra, sub-queries and ``EXISTS`` filters included, so a
 literal such as "Secret Service" is fine. Oxigraph evaluates the query, and the two parsers must read
-the same text: before either sees it, ``\\u``/``\\U`` escapes are expanded (as SPARQL's grammar says,
-and rdflib does, but Oxigraph does only inside literals) and line breaks become ``\\n`` (Oxigraph ends
+the same text: before either sees it, ``\u``/``\U`` escapes are expanded (as SPARQL's grammar says,
+and rdflib does, but Oxigraph does only inside literals) and line breaks become ``\n`` (Oxigraph ends
 a comment at a carriage return, rdflib does not). A raw carriage return inside a long literal is
 therefore read as a line feed.
 
@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from kgbuild.errors import QueryFailed, QueryRefused, QuerySyntaxError
+from kgbuild.errors import QueryFailedError, QueryRefusedError, QuerySyntaxError
 
 FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
 TRIPLE_COLUMNS = ("subject", "predicate", "object")
@@ -83,7 +83,7 @@ class CheckedQuery:
 
 
 def normalise(query: str) -> str:
-    """Expand ``\\u`` escapes and turn carriage returns into line feeds, so that every parser reads one text.
+    r"""Expand ``\u`` escapes and turn carriage returns into line feeds, so that every parser reads one text.
 
     Raises:
         QuerySyntaxError: an escape names no character, or the expanded text holds further escapes.
@@ -107,7 +107,7 @@ def check_read_only(query: str) -> CheckedQuery:
 
     Raises:
         QuerySyntaxError: the query does not parse.
-        QueryRefused: an update (``LOAD`` included), or a service call anywhere in the query.
+        QueryRefusedError: an update (``LOAD`` included), or a service call anywhere in the query.
 
     """
     from rdflib.plugins.sparql.algebra import translateQuery, traverse
@@ -119,12 +119,14 @@ def check_read_only(query: str) -> CheckedQuery:
             algebra = translateQuery(parseQuery(text)).algebra
         except Exception as error:  # pyparsing raises its own tree of errors; the algebra raises plain ones
             if _is_update(text):
-                raise QueryRefused("updates are refused: this graph is read-only here (use kgbuild extract/remove)")
+                raise QueryRefusedError(
+                    "updates are refused: this graph is read-only here (use kgbuild extract/remove)"
+                ) from None
             raise QuerySyntaxError(f"SPARQL syntax error: {error}") from None
         calls: list[str] = []
         traverse(algebra, lambda node: calls.append("SERVICE") if _name(node) == "ServiceGraphPattern" else None)
     if calls:
-        raise QueryRefused("SERVICE is refused: queries may read only this graph")
+        raise QueryRefusedError("SERVICE is refused: queries may read only this graph")
     return CheckedQuery(text, _name(algebra).removesuffix("Query").upper())
 
 
@@ -147,7 +149,7 @@ def evaluate(store: Any, checked: CheckedQuery, row_limit: int) -> QueryResult:
 
     Raises:
         QuerySyntaxError: Oxigraph rejects what rdflib's parser accepted.
-        QueryFailed: the store could not be read or the evaluation failed.
+        QueryFailedError: the store could not be read or the evaluation failed.
 
     """
     import pyoxigraph
@@ -165,7 +167,7 @@ def evaluate(store: Any, checked: CheckedQuery, row_limit: int) -> QueryResult:
     except SyntaxError as error:
         raise QuerySyntaxError(f"SPARQL syntax error: {error}") from None
     except (OSError, ValueError, RuntimeError, TypeError) as error:
-        raise QueryFailed(f"query failed: {error}") from None
+        raise QueryFailedError(f"query failed: {error}") from None
     terms = tuple(tuple(_term(value) for value in row) for row in rows[:row_limit])
     return QueryResult(form, columns, terms, row_limit=row_limit, cut=len(rows) > row_limit)
 
@@ -190,5 +192,6 @@ def _term(value: Any) -> Term | None:
         return Term("bnode", value.value)
     if isinstance(value, pyoxigraph.Literal):
         datatype = value.datatype.value
-        return Term("literal", value.value, "" if datatype in (_XSD_STRING, _LANG_STRING) else datatype, value.language or "")
+        plain = datatype in (_XSD_STRING, _LANG_STRING)
+        return Term("literal", value.value, "" if plain else datatype, value.language or "")
     return Term("triple", str(value))

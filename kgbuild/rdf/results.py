@@ -31,7 +31,7 @@ GRAPH_TYPES = {
 
 
 def media_types(result: QueryResult) -> dict[str, str]:
-    """The media types a result can be written in, the preferred first."""
+    """Return the media types a result can be written in, the preferred first."""
     return GRAPH_TYPES if result.form in ("CONSTRUCT", "DESCRIBE") else RESULT_TYPES
 
 

@@ -5,7 +5,7 @@ query is parsed, checked and evaluated in a worker process that opens the store 
 still running at its limit (parsing counts) is stopped by killing its worker, which is replaced.
 A query that runs past a second gets its worker's priority lowered (and that worker is replaced
 after it), so slow queries leave the CPU to quick ones. Queries beyond the pool wait in a bounded
-queue; beyond the queue they are refused at once (`QueryBusy`).
+queue; beyond the queue they are refused at once (`QueryBusyError`).
 
 The runner notices when the graph directory changes (looked at once a second at most), rebuilds the
 store, and the workers reopen it before their next query: ``kgbuild remove`` shows without a restart.
@@ -20,15 +20,15 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
-from kgbuild.errors import KgBuildError, QueryBusy, QueryFailed, QueryTimeout
+from kgbuild.errors import KgBuildError, QueryBusyError, QueryFailedError, QueryTimeoutError
 from kgbuild.rdf.query import QueryResult
 from kgbuild.rdf.store import KnowledgeGraphDir
 
 RENICE_AFTER = 1.0  # seconds: a query running longer is a slow one
 CHECK_EVERY = 1.0  # seconds between looks at the graph directory
 _STARTUP = 60.0  # seconds a new worker may take to open the store
+_STARTUP_WAIT = 5.0  # seconds a query may wait for a free worker, at least
 _log = logging.getLogger(__name__)
 
 
@@ -81,9 +81,9 @@ class QueryRunner:
     Args:
         kg_dir: the knowledge-graph directory.
         workers: worker processes, i.e. queries evaluated at once.
-        timeout: seconds a query may take, parsing included; also the longest wait for a free worker.
+        timeout: seconds a query may take, parsing included; a query waits as long (5 s at least) for a worker.
         row_limit: most rows (or triples) a result holds; `QueryResult.cut` says when it cut.
-        queue: queries that may wait for a worker; more are refused at once with `QueryBusy`.
+        queue: queries that may wait for a worker; more are refused at once with `QueryBusyError`.
 
     """
 
@@ -111,7 +111,7 @@ class QueryRunner:
             self._all.add(worker)
             if not worker.ready():
                 self.close()
-                raise QueryFailed(f"{self._store_path}: a query worker could not open the store")
+                raise QueryFailedError(f"{self._store_path}: a query worker could not open the store")
             self._idle.append(worker)
 
     def __enter__(self) -> QueryRunner:
@@ -130,17 +130,17 @@ class QueryRunner:
 
         Raises:
             QuerySyntaxError: it does not parse.
-            QueryRefused: an update, ``SERVICE`` or ``LOAD``.
-            QueryTimeout: it ran past the time limit (its worker was stopped).
-            QueryBusy: every worker is taken and the queue is full, or no worker came free in time.
-            QueryFailed: its evaluation failed, or the graph directory cannot be read.
+            QueryRefusedError: an update, ``SERVICE`` or ``LOAD``.
+            QueryTimeoutError: it ran past the time limit (its worker was stopped).
+            QueryBusyError: every worker is taken and the queue is full, or no worker came free in time.
+            QueryFailedError: its evaluation failed, or the graph directory cannot be read.
 
         """
         with self._lock:
             if self._closed:
-                raise QueryFailed("the query runner is closed")
+                raise QueryFailedError("the query runner is closed")
             if self._admitted >= self.workers + self.queue:
-                raise QueryBusy(f"busy: {self.workers} queries running and {self.queue} waiting; try again shortly")
+                raise QueryBusyError(f"busy: {self.workers} queries running, {self.queue} waiting; try again shortly")
             self._admitted += 1
         try:
             self._refresh()
@@ -160,12 +160,13 @@ class QueryRunner:
             worker.stop()
 
     def _acquire(self) -> _Worker:
-        deadline = time.monotonic() + self.timeout
+        wait = max(self.timeout, _STARTUP_WAIT)  # a short limit must not refuse queries while a worker restarts
+        deadline = time.monotonic() + wait
         with self._lock:
             while not self._idle:
                 left = deadline - time.monotonic()
                 if self._closed or left <= 0:
-                    raise QueryBusy(f"busy: no query worker came free within {self.timeout:g} s; try again shortly")
+                    raise QueryBusyError(f"busy: no query worker came free within {wait:g} s; try again shortly")
                 self._lock.wait(left)
             return self._idle.pop()
 
@@ -179,11 +180,11 @@ class QueryRunner:
                 answered = worker.answers.poll(max(0.0, deadline - time.monotonic()))
             if not answered:
                 self._replace(worker)
-                raise QueryTimeout(f"the query ran past the {self.timeout:g} s time limit and was stopped")
+                raise QueryTimeoutError(f"the query ran past the {self.timeout:g} s time limit and was stopped")
             status, payload = worker.answers.recv()
         except (EOFError, OSError):
             self._replace(worker)
-            raise QueryFailed("query failed: its worker process ended (out of memory?)") from None
+            raise QueryFailedError("query failed: its worker process ended (out of memory?)") from None
         if worker.reniced:
             self._replace(worker)
         else:
@@ -238,7 +239,7 @@ class QueryRunner:
                     self._generation += bool(self._stamp)
                     self._stamp = stamp
             except (KgBuildError, OSError) as error:
-                raise QueryFailed(f"{self.kg.path}: cannot read the graph ({error})") from None
+                raise QueryFailedError(f"{self.kg.path}: cannot read the graph ({error})") from None
             self._checked_at = time.monotonic()
 
 

@@ -12,7 +12,7 @@ import signal
 import sys
 from multiprocessing.connection import Connection
 
-from kgbuild.errors import QueryError, QueryFailed
+from kgbuild.errors import QueryError, QueryFailedError
 from kgbuild.rdf.query import check_read_only, evaluate
 
 
@@ -43,7 +43,7 @@ def main(arguments: list[str]) -> None:
         except QueryError as error:
             answers.send(("error", error))
         except OSError as error:
-            answers.send(("error", QueryFailed(f"query failed: {error}")))
+            answers.send(("error", QueryFailedError(f"query failed: {error}")))
 
 
 if __name__ == "__main__":
