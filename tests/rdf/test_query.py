@@ -159,28 +159,50 @@ def _settled(runner: QueryRunner, workers: int) -> list[int]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
-def test_after_five_slow_queries_threads_memory_and_cpu_return_to_baseline(tmp_path: Path) -> None:
+@pytest.mark.parametrize("through", ["runner", "endpoint"])
+def test_after_five_slow_queries_threads_memory_and_cpu_return_to_baseline(tmp_path: Path, through: str) -> None:
     import os
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from kgbuild.rdf.endpoint import EndpointServer
 
     with QueryRunner(write_tiny_kg(tmp_path / "kg"), workers=2, timeout=0.5) as runner:
-        runner.run("ASK { ?s ?p ?o }")
-        me = [os.getpid()]
-        before = _tree(me + _settled(runner, 2))
-        killed = []
-        for _ in range(5):
-            killed += runner.worker_pids()
-            with pytest.raises(QueryTimeoutError):
-                runner.run(SLOW_QUERY)
-        after_pids = _settled(runner, 2)
-        time.sleep(0.5)
-        rss, threads, cpu = _tree(me + after_pids)
-        time.sleep(1.0)
-        _, _, cpu_later = _tree(me + after_pids)
-        assert not [p for p in killed if p not in after_pids and Path(f"/proc/{p}").exists()]  # all stopped
-        assert threads <= before[1] * 1.1, (before, threads)
-        assert rss <= before[0] * 1.1, (before, rss)
-        assert cpu_later - cpu < 0.1  # nothing keeps computing: under a tenth of a core
-        assert runner.run("ASK { ?s ?p ?o }").answer is True
+        server = EndpointServer(runner, port=0)
+        server.start()
+
+        def ask(query: str) -> None:
+            if through == "runner":
+                runner.run(query)
+                return
+            try:
+                urllib.request.urlopen(server.url + "?" + urllib.parse.urlencode({"query": query}), timeout=10).read()
+            except urllib.error.HTTPError as error:
+                assert error.code == 503 and b"time limit" in error.read()
+                raise QueryTimeoutError("503") from None
+
+        try:
+            ask("ASK { ?s ?p ?o }")
+            me = [os.getpid()]
+            before = _tree(me + _settled(runner, 2))
+            killed = []
+            for _ in range(5):
+                killed += runner.worker_pids()
+                with pytest.raises(QueryTimeoutError):
+                    ask(SLOW_QUERY)
+            after_pids = _settled(runner, 2)
+            time.sleep(0.5)
+            rss, threads, cpu = _tree(me + after_pids)
+            time.sleep(1.0)
+            _, _, cpu_later = _tree(me + after_pids)
+            assert not [p for p in killed if p not in after_pids and Path(f"/proc/{p}").exists()]  # all stopped
+            assert threads <= before[1] * 1.1, (before, threads)
+            assert rss <= before[0] * 1.1, (before, rss)
+            assert cpu_later - cpu < 0.1  # nothing keeps computing: under a tenth of a core
+            ask("ASK { ?s ?p ?o }")
+        finally:
+            server.stop()
 
 
 def test_run_query_answers_once(tiny_kg: Path) -> None:
