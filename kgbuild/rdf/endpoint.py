@@ -90,16 +90,15 @@ def create_app(runner: QueryRunner, max_body: int = 1 << 20, body_timeout: float
     from starlette.responses import HTMLResponse, Response
     from starlette.routing import Route
 
-    limiter = anyio.CapacityLimiter(runner.workers + runner.queue + 8)  # the runner refuses beyond its queue
     retry_after = str(max(1, math.ceil(runner.timeout / 2)))
     page = PAGE.replace("{timeout:g}", f"{runner.timeout:g}").replace("{rows}", str(runner.row_limit))
 
     def text(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
         return Response(message + "\n", status, headers, media_type=_TEXT)
 
-    def answer(query: str, accept: str) -> Response:
+    async def answer(query: str, accept: str) -> Response:
         try:
-            result = runner.run(query)
+            result = await runner.run_async(query)
         except QueryError as error:
             headers = {"Retry-After": retry_after} if isinstance(error, QueryBusyError | QueryTimeoutError) else None
             return text(STATUS.get(type(error), HTTPStatus.BAD_REQUEST), str(error), headers)
@@ -109,6 +108,8 @@ def create_app(runner: QueryRunner, max_body: int = 1 << 20, body_timeout: float
             return text(HTTPStatus.NOT_ACCEPTABLE, f"a {result.form} result is served as {', '.join(choices)}")
         if result.cut:
             return text(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"more than {runner.row_limit} rows: add a LIMIT")
+        if len(result.rows) > 1000:  # writing thousands of rows takes milliseconds: not on the event loop
+            return Response(await anyio.to_thread.run_sync(write, result, choices[media]), media_type=media)
         return Response(write(result, choices[media]), media_type=media)
 
     async def sparql(request: Request) -> Response:
@@ -139,9 +140,7 @@ def create_app(runner: QueryRunner, max_body: int = 1 << 20, body_timeout: float
             return HTMLResponse(page)
         if len(queries) != 1:
             return text(HTTPStatus.BAD_REQUEST, "give exactly one query")
-        accept = request.headers.get("accept", "")
-        response: Response = await anyio.to_thread.run_sync(answer, queries[0], accept, limiter=limiter)
-        return response
+        return await answer(queries[0], request.headers.get("accept", ""))
 
     routes = [Route("/sparql", sparql, methods=["GET", "POST"]), Route("/", sparql, methods=["GET", "POST"])]
     return Starlette(routes=routes)

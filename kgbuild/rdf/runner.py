@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from kgbuild.errors import KgBuildError, QueryBusyError, QueryFailedError, QueryTimeoutError
 from kgbuild.rdf.query import QueryResult
@@ -136,18 +137,33 @@ class QueryRunner:
             QueryFailedError: its evaluation failed, or the graph directory cannot be read.
 
         """
-        with self._lock:
-            if self._closed:
-                raise QueryFailedError("the query runner is closed")
-            if self._admitted >= self.workers + self.queue:
-                raise QueryBusyError(f"busy: {self.workers} queries running, {self.queue} waiting; try again shortly")
-            self._admitted += 1
+        self._admit()
         try:
             self._refresh()
             return self._ask(self._acquire(), query)
         finally:
-            with self._lock:
-                self._admitted -= 1
+            self._leave()
+
+    async def run_async(self, query: str) -> QueryResult:
+        """Answer one query from an event loop; waiting for the worker holds no thread (raises as `run` does)."""
+        import asyncio
+
+        self._admit()
+        try:
+            self._refresh()  # milliseconds once a second; a rebuild after a change holds the loop (no thread kept)
+            wait = max(self.timeout, _STARTUP_WAIT)
+            deadline = time.monotonic() + wait
+            while True:  # polled, not a thread blocked per waiting query
+                with self._lock:
+                    worker = self._idle.pop() if self._idle else None
+                    closed = self._closed
+                if worker is not None:
+                    return await self._ask_async(worker, query)
+                if closed or time.monotonic() > deadline:
+                    raise QueryBusyError(f"busy: no query worker came free within {wait:g} s; try again shortly")
+                await asyncio.sleep(0.005)
+        finally:
+            self._leave()
 
     def close(self) -> None:
         """Stop every worker."""
@@ -158,6 +174,18 @@ class QueryRunner:
             self._lock.notify_all()
         for worker in workers:
             worker.stop()
+
+    def _admit(self) -> None:
+        with self._lock:
+            if self._closed:
+                raise QueryFailedError("the query runner is closed")
+            if self._admitted >= self.workers + self.queue:
+                raise QueryBusyError(f"busy: {self.workers} queries running, {self.queue} waiting; try again shortly")
+            self._admitted += 1
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._admitted -= 1
 
     def _acquire(self) -> _Worker:
         wait = max(self.timeout, _STARTUP_WAIT)  # a short limit must not refuse queries while a worker restarts
@@ -181,14 +209,39 @@ class QueryRunner:
             if not answered:
                 self._replace(worker)
                 raise QueryTimeoutError(f"the query ran past the {self.timeout:g} s time limit and was stopped")
-            status, payload = worker.answers.recv()
+            answer = worker.answers.recv()
         except (EOFError, OSError):
             self._replace(worker)
             raise QueryFailedError("query failed: its worker process ended (out of memory?)") from None
+        return self._settle(worker, answer)
+
+    async def _ask_async(self, worker: _Worker, query: str) -> QueryResult:
+        deadline = time.monotonic() + self.timeout
+        try:
+            worker.requests.send((self._generation, query, self.row_limit))
+            answered = await _readable(worker.answers, min(RENICE_AFTER, self.timeout))
+            if not answered:
+                worker.renice()
+                answered = await _readable(worker.answers, max(0.0, deadline - time.monotonic()))
+            answer = worker.answers.recv() if answered else None
+        except (EOFError, OSError):
+            self._replace(worker)
+            raise QueryFailedError("query failed: its worker process ended (out of memory?)") from None
+        except BaseException:  # cancelled: the worker's answer would be left unread in its pipe
+            self._replace(worker)
+            raise
+        if answer is None:
+            self._replace(worker)
+            raise QueryTimeoutError(f"the query ran past the {self.timeout:g} s time limit and was stopped")
+        return self._settle(worker, answer)
+
+    def _settle(self, worker: _Worker, answer: tuple[str, Any]) -> QueryResult:
+        """Give the worker back (or replace it, if it was lowered in priority); return or raise its answer."""
         if worker.reniced:
             self._replace(worker)
         else:
             self._release(worker)
+        status, payload = answer
         if status == "error":
             raise payload
         result: QueryResult = payload
@@ -204,9 +257,11 @@ class QueryRunner:
     def _replace(self, worker: _Worker) -> None:
         """Stop a worker and start another in the background; it joins the pool once it has opened the store."""
         with self._lock:
+            known = worker in self._all  # not replaced twice, nor after close
             self._all.discard(worker)
         worker.stop()
-        threading.Thread(target=self._start_worker, daemon=True).start()
+        if known:
+            threading.Thread(target=self._start_worker, daemon=True).start()
 
     def _start_worker(self) -> None:
         for attempt in range(5):
@@ -241,6 +296,30 @@ class QueryRunner:
             except (KgBuildError, OSError) as error:
                 raise QueryFailedError(f"{self.kg.path}: cannot read the graph ({error})") from None
             self._checked_at = time.monotonic()
+
+
+async def _readable(connection: Any, timeout: float) -> bool:
+    """Wait, without blocking the event loop, until a pipe has something to read; False after `timeout` seconds."""
+    import asyncio
+
+    if connection.poll(0):
+        return True
+    loop = asyncio.get_running_loop()
+    ready = loop.create_future()
+    descriptor = connection.fileno()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(True)
+
+    loop.add_reader(descriptor, wake)
+    try:
+        await asyncio.wait_for(ready, timeout)
+        return True
+    except TimeoutError:
+        return False
+    finally:
+        loop.remove_reader(descriptor)
 
 
 def run_query(kg_dir: str | Path, query: str, timeout: float = 60.0, row_limit: int = 10_000) -> QueryResult:
