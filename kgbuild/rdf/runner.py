@@ -13,6 +13,7 @@ store, and the workers reopen it before their next query: ``kgbuild remove`` sho
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import subprocess
@@ -101,6 +102,7 @@ class QueryRunner:
         self._store_path = str(self.kg.path / "store")
         self._lock = threading.Condition()
         self._idle: list[_Worker] = []
+        self._waiters: collections.deque[Any] = collections.deque()  # asyncio futures of queries waiting
         self._all: set[_Worker] = set()
         self._admitted = 0
         self._closed = False
@@ -152,16 +154,19 @@ class QueryRunner:
         try:
             self._refresh()  # milliseconds once a second; a rebuild after a change holds the loop (no thread kept)
             wait = max(self.timeout, _STARTUP_WAIT)
-            deadline = time.monotonic() + wait
-            while True:  # polled, not a thread blocked per waiting query
-                with self._lock:
-                    worker = self._idle.pop() if self._idle else None
-                    closed = self._closed
-                if worker is not None:
-                    return await self._ask_async(worker, query)
-                if closed or time.monotonic() > deadline:
-                    raise QueryBusyError(f"busy: no query worker came free within {wait:g} s; try again shortly")
-                await asyncio.sleep(0.005)
+            with self._lock:
+                worker = self._idle.pop() if self._idle else None
+                if worker is None:  # queue up: a released worker is handed to the first waiter
+                    waiter = asyncio.get_running_loop().create_future()
+                    self._waiters.append(waiter)
+            if worker is None:
+                try:
+                    handed: _Worker = await asyncio.wait_for(waiter, wait)
+                except TimeoutError:
+                    message = f"busy: no query worker came free within {wait:g} s; try again shortly"
+                    raise QueryBusyError(message) from None
+                return await self._ask_async(handed, query)
+            return await self._ask_async(worker, query)
         finally:
             self._leave()
 
@@ -248,11 +253,23 @@ class QueryRunner:
         return result
 
     def _release(self, worker: _Worker) -> None:
+        """Hand a free worker to the first query waiting on an event loop, or put it back in the pool."""
         with self._lock:
             if self._closed:
                 return
+            while self._waiters:
+                waiter = self._waiters.popleft()
+                if not waiter.done():
+                    waiter.get_loop().call_soon_threadsafe(self._hand, waiter, worker)
+                    return
             self._idle.append(worker)
             self._lock.notify()
+
+    def _hand(self, waiter: Any, worker: _Worker) -> None:
+        if waiter.done():  # it timed out meanwhile: the next one gets the worker
+            self._release(worker)
+        else:
+            waiter.set_result(worker)
 
     def _replace(self, worker: _Worker) -> None:
         """Stop a worker and start another in the background; it joins the pool once it has opened the store."""
@@ -271,11 +288,12 @@ class QueryRunner:
             worker = _Worker(self._store_path, self._generation)
             if worker.ready():
                 with self._lock:
-                    if not self._closed:
+                    closed = self._closed
+                    if not closed:
                         self._all.add(worker)
-                        self._idle.append(worker)
-                        self._lock.notify()
-                        return
+                if not closed:
+                    self._release(worker)
+                    return
             worker.stop()
             time.sleep(0.5 * (attempt + 1))  # the store may be in the middle of a rebuild
         _log.error("a query worker could not open %s; the pool has one worker fewer", self._store_path)
