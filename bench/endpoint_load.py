@@ -4,7 +4,7 @@
 
 The server runs as its own process (`python -m kgbuild serve`); each client is an asyncio task with one
 keep-alive connection that sends the next query as soon as the last is answered. Simple queries are
-label look-ups, ASKs, one entity's triples and a page of the union graph; one request in 30 is instead
+label look-ups, ASKs, one entity's triples and a page of the union graph; one request in 30 (--count-share) is instead
 a COUNT of the whole union graph (about 90k quads on the sample graph: tens of milliseconds), reported
 apart. The slow query joins the graph with itself three times (it runs until the time limit stops it).
 Reported per phase: throughput, p50/p95/p99 of the simple queries answered, the share answered, errors
@@ -30,7 +30,6 @@ from pathlib import Path
 
 SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
-COUNT_SHARE = 1 / 30
 
 
 def simple_queries(port: int) -> list[str]:
@@ -86,13 +85,19 @@ def tree(pid: int) -> tuple[float, int]:
 
 
 async def client(
-    port: int, queries: list[str], until: float, record: list[tuple[str, float, str]], kind: str, seed: int
+    port: int,
+    queries: list[str],
+    until: float,
+    record: list[tuple[str, float, str]],
+    kind: str,
+    seed: int,
+    share: float,
 ) -> None:
     """Send queries back to back on one keep-alive connection until `until`; record (kind, seconds, outcome)."""
     chooser = random.Random(seed)
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     while time.monotonic() < until:
-        sent = "count" if kind == "simple" and chooser.random() < COUNT_SHARE else kind
+        sent = "count" if kind == "simple" and chooser.random() < share else kind
         query = COUNT if sent == "count" else chooser.choice(queries)
         body = urllib.parse.urlencode({"query": query}).encode()
         head = (
@@ -121,15 +126,17 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))] if ordered else float("nan")
 
 
-def phase(port: int, pid: int, queries: list[str], clients: int, slow: int, seconds: float) -> dict[str, object]:
+def phase(
+    port: int, pid: int, queries: list[str], clients: int, slow: int, seconds: float, share: float
+) -> dict[str, object]:
     before, cpu_before = tree(pid), cpu(pid)
     print(f"phase: {clients} clients, {slow} slow, load average {os.getloadavg()}", file=sys.stderr)
     record: list[tuple[str, float, str]] = []
     until = time.monotonic() + seconds
 
     async def everyone() -> None:
-        tasks = [client(port, queries, until, record, "simple", seed) for seed in range(clients)]
-        tasks += [client(port, [SLOW], until, record, "slow", clients + seed) for seed in range(slow)]
+        tasks = [client(port, queries, until, record, "simple", seed, share) for seed in range(clients)]
+        tasks += [client(port, [SLOW], until, record, "slow", clients + seed, 0.0) for seed in range(slow)]
         await asyncio.gather(*tasks)
 
     asyncio.run(everyone())
@@ -167,6 +174,7 @@ def main() -> None:
     parser.add_argument("--slow-clients", type=int, default=2)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--timeout", type=float, default=10.0)
+    parser.add_argument("--count-share", type=float, default=1 / 30, help="share of requests that COUNT the graph")
     args = parser.parse_args()
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -178,9 +186,11 @@ def main() -> None:
         assert server.stdout is not None
         print(server.stdout.readline().strip(), file=sys.stderr)  # the endpoint's URL: it is up
         queries = simple_queries(port)
-        results = {"plain": phase(port, server.pid, queries, args.clients, 0, args.seconds)}
+        results = {"plain": phase(port, server.pid, queries, args.clients, 0, args.seconds, args.count_share)}
         if args.slow_clients:
-            results["with_slow"] = phase(port, server.pid, queries, args.clients, args.slow_clients, args.seconds)
+            results["with_slow"] = phase(
+                port, server.pid, queries, args.clients, args.slow_clients, args.seconds, args.count_share
+            )
             time.sleep(args.timeout + 2)  # the last slow queries reach their limit and their workers are replaced
             results["with_slow"]["server_rss_mb_threads_settled"] = tree(server.pid)
         print(json.dumps(results, indent=2))

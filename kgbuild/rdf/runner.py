@@ -107,6 +107,7 @@ class QueryRunner:
         self._admitted = 0
         self._closed = False
         self._generation, self._stamp, self._checked_at = 0, "", float("-inf")
+        self._last_marks: tuple[int, ...] = ()
         self._refresh_lock = threading.Lock()
         self._refresh()
         starting = [_Worker(self._store_path, self._generation) for _ in range(workers)]
@@ -298,15 +299,25 @@ class QueryRunner:
             time.sleep(0.5 * (attempt + 1))  # the store may be in the middle of a rebuild
         _log.error("a query worker could not open %s; the pool has one worker fewer", self._store_path)
 
+    def _marks(self) -> tuple[int, ...]:
+        folders = (self.kg.path, self.kg.documents, self.kg.runs)
+        return tuple(folder.stat().st_mtime_ns if folder.is_dir() else 0 for folder in folders)
+
     def _refresh(self) -> None:
-        """Rebuild the store when the graph's files changed since the last look; workers reopen it."""
+        """Rebuild the store when the graph's files changed since the last look; workers reopen it.
+
+        Documents and run records are written by rename and removed by unlink, which changes their
+        folder's modification time: three stat calls a second, and the files are listed only then.
+        """
         if time.monotonic() - self._checked_at < CHECK_EVERY:
             return
         with self._refresh_lock:
             if time.monotonic() - self._checked_at < CHECK_EVERY:
                 return
             try:
-                stamp = self.kg.stamp()
+                marks = self._marks()
+                stamp = self._stamp if marks == self._last_marks else self.kg.stamp()
+                self._last_marks = marks
                 if stamp != self._stamp:
                     self.kg.store()  # rebuilds when stale; the read-only handle it returns is dropped
                     self._generation += bool(self._stamp)
