@@ -3,7 +3,7 @@
 GET and POST (form-encoded or ``application/sparql-query``), with content negotiation: SPARQL
 JSON/XML/CSV/TSV results for SELECT and ASK, Turtle/N-Triples/JSON-LD for CONSTRUCT and DESCRIBE,
 and 406 when the Accept header names nothing that fits. Queries run in a `QueryRunner` (worker
-processes with a time limit that stops them, a bounded queue, 503 with ``Retry-After`` beyond it).
+processes with a time limit that stops them: 504; a bounded queue: 503 with ``Retry-After`` beyond it).
 The default graph is the union of the named graphs; ``GRAPH ?g`` still reaches each document's graph.
 
 The HTTP layer bounds what one client can hold: connections (uvicorn answers 503 beyond them), the
@@ -28,13 +28,13 @@ from kgbuild.errors import (
     QuerySyntaxError,
     QueryTimeoutError,
 )
-from kgbuild.rdf.results import media_types, write
+from kgbuild.rdf.results import GRAPH_TYPES, RESULT_TYPES, media_types, write
 from kgbuild.rdf.runner import QueryRunner
 
 STATUS = {
     QuerySyntaxError: HTTPStatus.BAD_REQUEST,
     QueryRefusedError: HTTPStatus.FORBIDDEN,
-    QueryTimeoutError: HTTPStatus.SERVICE_UNAVAILABLE,
+    QueryTimeoutError: HTTPStatus.GATEWAY_TIMEOUT,  # its worker (the upstream) was stopped; 503 means busy
     QueryBusyError: HTTPStatus.SERVICE_UNAVAILABLE,
     QueryFailedError: HTTPStatus.INTERNAL_SERVER_ERROR,
 }
@@ -100,9 +100,9 @@ def create_app(runner: QueryRunner, max_body: int = 1 << 20, body_timeout: float
         try:
             result = await runner.run_async(query)
         except QueryError as error:
-            headers = {"Retry-After": retry_after} if isinstance(error, QueryBusyError | QueryTimeoutError) else None
+            headers = {"Retry-After": retry_after} if isinstance(error, QueryBusyError) else None
             return text(STATUS.get(type(error), HTTPStatus.BAD_REQUEST), str(error), headers)
-        choices = media_types(result)
+        choices = media_types(result)  # Accept was checked before: this form fits it
         media = negotiate(accept, choices)
         if media is None:
             return text(HTTPStatus.NOT_ACCEPTABLE, f"a {result.form} result is served as {', '.join(choices)}")
@@ -140,7 +140,11 @@ def create_app(runner: QueryRunner, max_body: int = 1 << 20, body_timeout: float
             return HTMLResponse(page)
         if len(queries) != 1:
             return text(HTTPStatus.BAD_REQUEST, "give exactly one query")
-        return await answer(queries[0], request.headers.get("accept", ""))
+        accept = request.headers.get("accept", "")
+        if negotiate(accept, RESULT_TYPES) is None and negotiate(accept, GRAPH_TYPES) is None:
+            offered = ", ".join([*RESULT_TYPES, *GRAPH_TYPES])
+            return text(HTTPStatus.NOT_ACCEPTABLE, f"no result can be served as {accept!r}; offered: {offered}")
+        return await answer(queries[0], accept)
 
     routes = [Route("/sparql", sparql, methods=["GET", "POST"]), Route("/", sparql, methods=["GET", "POST"])]
     return Starlette(routes=routes)

@@ -156,6 +156,8 @@ def test_every_form_and_the_union_default_graph(endpoint_url):
     assert status == 200 and len(json.loads(body)) == 2
     status, _, body = _query(endpoint_url, "SELECT ?s WHERE { ?s ?p ?o } LIMIT 1", "text/turtle")
     assert status == 406 and "application/sparql-results+json" in body
+    status, _, body = _query(endpoint_url, "ASK { ?s ?p ?o }", "image/png")
+    assert status == 406 and "offered" in body
     status, media, body = _query(
         endpoint_url, "SELECT ?x WHERE { VALUES ?x { <urn:a> 1 } }", "text/tab-separated-values"
     )
@@ -230,7 +232,7 @@ def test_beyond_the_queue_the_endpoint_answers_503_with_retry_after(tmp_path):
             assert refused.value.code == 503 and refused.value.headers["Retry-After"]
             slow.join()
             status, _, body = _query(server.url, SLOW_QUERY)
-            assert status == 503 and "time limit" in body
+            assert status == 504 and "time limit" in body
             assert _query(server.url, "ASK { ?s ?p ?o }")[0] == 200  # its worker was replaced
         finally:
             server.stop()

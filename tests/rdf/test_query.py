@@ -179,8 +179,8 @@ def test_after_five_slow_queries_threads_memory_and_cpu_return_to_baseline(tmp_p
             try:
                 urllib.request.urlopen(server.url + "?" + urllib.parse.urlencode({"query": query}), timeout=10).read()
             except urllib.error.HTTPError as error:
-                assert error.code == 503 and b"time limit" in error.read()
-                raise QueryTimeoutError("503") from None
+                assert error.code == 504 and b"time limit" in error.read()
+                raise QueryTimeoutError("504") from None
 
         try:
             ask("ASK { ?s ?p ?o }")
