@@ -409,7 +409,7 @@ def serve_command(
     except (KgBuildError, ValueError) as error:
         raise _fail(str(error)) from None
     try:
-        server = EndpointServer(runner, port)
+        server = EndpointServer(runner, port, close_runner=True)
     except OSError as error:
         runner.close()
         raise _fail(f"port {port}: {error}") from None

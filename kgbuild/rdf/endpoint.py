@@ -82,8 +82,13 @@ def negotiate(accept: str, choices: dict[str, str]) -> str | None:
     return None
 
 
-def create_app(runner: QueryRunner, max_body: int = 1 << 20, body_timeout: float = 10.0) -> Any:
-    """Build the Starlette application answering queries with `runner`."""
+def create_app(
+    runner: QueryRunner, max_body: int = 1 << 20, body_timeout: float = 10.0, close_runner: bool = False
+) -> Any:
+    """Build the Starlette application answering queries with `runner` (closed at shutdown if `close_runner`)."""
+    import contextlib
+    from collections.abc import AsyncIterator
+
     import anyio
     from starlette.applications import Starlette
     from starlette.requests import Request
@@ -146,8 +151,16 @@ def create_app(runner: QueryRunner, max_body: int = 1 << 20, body_timeout: float
             return text(HTTPStatus.NOT_ACCEPTABLE, f"no result can be served as {accept!r}; offered: {offered}")
         return await answer(queries[0], accept)
 
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:  # uvicorn re-raises SIGTERM after shutting down: the workers must be stopped before
+            if close_runner:
+                runner.close()
+
     routes = [Route("/sparql", sparql, methods=["GET", "POST"]), Route("/", sparql, methods=["GET", "POST"])]
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, lifespan=lifespan)
 
 
 async def _read_body(request: Any, max_body: int) -> bytes:
@@ -188,6 +201,7 @@ class EndpointServer:
         header_timeout: seconds a new connection may take to send its request head.
         body_timeout: seconds a request may take to send its body.
         max_body: largest request body, in bytes (413 beyond).
+        close_runner: close the runner when the server shuts down (Ctrl-C, SIGTERM).
 
     """
 
@@ -200,6 +214,7 @@ class EndpointServer:
         header_timeout: float = 10.0,
         body_timeout: float = 10.0,
         max_body: int = 1 << 20,
+        close_runner: bool = False,
     ):
         import uvicorn
 
@@ -215,7 +230,7 @@ class EndpointServer:
         self.port = int(self.socket.getsockname()[1])
         self.url = f"http://{host}:{self.port}/sparql"
         config = uvicorn.Config(
-            create_app(runner, max_body, body_timeout), lifespan="off", log_level="warning",
+            create_app(runner, max_body, body_timeout, close_runner), lifespan="on", log_level="warning",
             limit_concurrency=max_connections, timeout_keep_alive=5, backlog=512,
             http=_timed_protocol(header_timeout),
         )  # fmt: skip

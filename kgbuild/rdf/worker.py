@@ -9,8 +9,11 @@ starts these and kills one whose query runs past the time limit.
 from __future__ import annotations
 
 import functools
+import os
 import signal
 import sys
+import threading
+import time
 from multiprocessing.connection import Connection
 
 from kgbuild.errors import QueryError, QueryFailedError
@@ -22,6 +25,7 @@ def main(arguments: list[str]) -> None:
     import pyoxigraph
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the parent, which stops the workers
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     requests = Connection(int(arguments[0]), writable=False)
     answers = Connection(int(arguments[1]), readable=False)
     store_path, generation = arguments[2], int(arguments[3])
@@ -46,6 +50,13 @@ def main(arguments: list[str]) -> None:
             answers.send(("error", error))
         except OSError as error:
             answers.send(("error", QueryFailedError(f"query failed: {error}")))
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this process once its parent is gone, even in the middle of a query (Oxigraph releases the GIL)."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -255,3 +256,39 @@ def test_a_running_endpoint_sees_a_removed_document(tmp_path):
             assert (status, json.loads(body)["boolean"]) == (200, False)
         finally:
             server.stop()
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+def test_kgbuild_serve_answers_and_stops_its_workers_when_stopped(tmp_path):
+    kg = write_tiny_kg(tmp_path / "kg")
+    port = _free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "kgbuild",
+        "serve",
+        str(kg),
+        "--port",
+        str(port),
+        "--workers",
+        "2",
+        "--timeout",
+        "2",
+    ]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        assert f"http://127.0.0.1:{port}/sparql" in server.stdout.readline()
+        status, _, body = _query(f"http://127.0.0.1:{port}/sparql", 'SELECT ?s WHERE { ?s ?p "Secret Service" }')
+        assert status == 200 and len(json.loads(body)["results"]["bindings"]) == 3
+        workers = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        assert len(workers) == 2
+        slow = threading.Thread(target=_query, args=(f"http://127.0.0.1:{port}/sparql", SLOW_QUERY))
+        slow.start()
+        time.sleep(0.5)
+    finally:
+        server.terminate()  # uvicorn shuts down, then re-raises SIGTERM
+        assert server.wait(timeout=20) == -signal.SIGTERM
+    time.sleep(0.2)
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]  # the one running a query too
+    slow.join()

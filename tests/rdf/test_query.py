@@ -114,6 +114,15 @@ def test_a_slow_query_is_stopped_while_others_are_answered(runner: QueryRunner) 
     assert isinstance(outcome[0], QueryTimeoutError) and "2 s time limit" in str(outcome[0])
 
 
+def test_parsing_counts_against_the_time_limit(runner: QueryRunner) -> None:
+    values = ", ".join(f'"value {i}"' for i in range(30_000))  # 400 kB: rdflib's parser needs far longer than 2 s
+    started = time.monotonic()
+    with pytest.raises(QueryTimeoutError):
+        runner.run(f"SELECT * WHERE {{ ?s ?p ?o FILTER(?o IN ({values})) }}")
+    assert time.monotonic() - started < 4
+    assert runner.run("ASK { ?s ?p ?o }").answer is True
+
+
 def _record(outcome: list[BaseException], runner: QueryRunner, query: str) -> None:
     try:
         runner.run(query)
@@ -207,3 +216,31 @@ def test_after_five_slow_queries_threads_memory_and_cpu_return_to_baseline(tmp_p
 
 def test_run_query_answers_once(tiny_kg: Path) -> None:
     assert run_query(tiny_kg, "ASK { ?s ?p ?o }").answer is True
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+def test_workers_end_when_their_parent_is_killed_even_in_a_query(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    kg = write_tiny_kg(tmp_path / "kg")
+    script = (
+        "import sys, threading\n"
+        "from kgbuild.rdf.runner import QueryRunner\n"
+        f"runner = QueryRunner({str(kg)!r}, workers=2, timeout=60)\n"
+        "print(*runner.worker_pids(), flush=True)\n"
+        f"runner.run({SLOW_QUERY!r})\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    workers = parent.stdout.readline().split()
+    assert len(workers) == 2
+    time.sleep(0.5)  # one worker is now deep in the slow query
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    for _ in range(40):
+        if not [pid for pid in workers if Path(f"/proc/{pid}").exists()]:
+            break
+        time.sleep(0.1)
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
