@@ -292,3 +292,20 @@ def test_kgbuild_serve_answers_and_stops_its_workers_when_stopped(tmp_path):
     time.sleep(0.2)
     assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]  # the one running a query too
     slow.join()
+
+
+def test_connections_are_bounded(tiny_kg):
+    with QueryRunner(tiny_kg, workers=1, timeout=5) as runner:
+        server = EndpointServer(runner, port=0, max_connections=3, header_timeout=5)
+        server.start()
+        host, port = urllib.parse.urlparse(server.url).netloc.split(":")
+        try:
+            silent = [socket.create_connection((host, int(port))) for _ in range(3)]
+            time.sleep(0.2)
+            assert _query(server.url, "ASK { ?s ?p ?o }")[0] == 503  # uvicorn's answer beyond the bound
+            for connection in silent:
+                connection.close()
+            time.sleep(0.2)
+            assert _query(server.url, "ASK { ?s ?p ?o }")[0] == 200
+        finally:
+            server.stop()
