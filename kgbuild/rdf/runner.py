@@ -153,7 +153,7 @@ class QueryRunner:
 
         self._admit()
         try:
-            self._refresh()  # milliseconds once a second; a rebuild after a change holds the loop (no thread kept)
+            self._refresh()  # a few stat calls a second; a rebuild after a change holds the loop (no thread kept)
             wait = max(self.timeout, _STARTUP_WAIT)
             with self._lock:
                 worker = self._idle.pop() if self._idle else None
