@@ -12,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from kgbuild import KgBuildError, KnowledgeGraphDir
+from kgbuild import KgBuildError, KnowledgeGraphDir, QueryRunner
 from kgsearch import KgSearchError, Searcher
 from kgsearch.explore import EXAMPLE_QUERIES, GraphExplorer, highlight, sparql_table
 from kgsearch.present import (
@@ -48,6 +48,12 @@ def load_searcher(kg_dir: str) -> Searcher:
 def load_explorer(kg_dir: str) -> GraphExplorer:
     """Read the graph's entities and triples once per process."""
     return GraphExplorer(kg_dir)
+
+
+@st.cache_resource(show_spinner="Starting the query workers...")
+def load_runner(kg_dir: str) -> QueryRunner:
+    """Start the SPARQL console's worker processes once per process: a query past 10 s is stopped."""
+    return QueryRunner(kg_dir, workers=2, timeout=10.0, row_limit=1000, queue=8)
 
 
 @st.cache_data(show_spinner="Summarising the graph...")
@@ -215,12 +221,12 @@ with sparql_tab:
     )
     if st.button("Run query", key="run_query"):
         try:
-            columns, rows, note = sparql_table(kg_dir, query, row_limit=1000, timeout=10.0)
-        except ValueError as error:
+            columns, rows, caption = sparql_table(load_runner(kg_dir).run(query))
+        except KgBuildError as error:
             st.error(str(error))
         else:
             st.dataframe([dict(zip(columns, row, strict=True)) for row in rows], use_container_width=True)
-            st.caption(f"{len(rows)} rows. {note}")
+            st.caption(caption)
 
 with overview_tab:
     summary = load_summary(kg_dir)

@@ -16,6 +16,12 @@ from kgbuild.errors import (
     KgBuildError,
     LabelError,
     ModelLoadError,
+    QueryBusyError,
+    QueryError,
+    QueryFailedError,
+    QueryRefusedError,
+    QuerySyntaxError,
+    QueryTimeoutError,
     RemoteStoreError,
 )
 from kgbuild.extraction.datasets import read_examples
@@ -32,7 +38,9 @@ from kgbuild.pipeline import (
     relation_names,
 )
 from kgbuild.rdf.iris import IriMinter, normalize_label
+from kgbuild.rdf.query import QueryResult, Term
 from kgbuild.rdf.remote import PushReport, push
+from kgbuild.rdf.runner import QueryRunner
 from kgbuild.rdf.store import KnowledgeGraphDir
 from kgbuild.records import (
     Document,
@@ -86,11 +94,20 @@ __all__ = [
     "PredictedEntity",
     "PredictedRelation",
     "PushReport",
+    "QueryBusyError",
+    "QueryError",
+    "QueryFailedError",
+    "QueryRefusedError",
+    "QueryResult",
+    "QueryRunner",
+    "QuerySyntaxError",
+    "QueryTimeoutError",
     "RelationAnnotation",
     "RelationExtractor",
     "RemoteStoreError",
     "SpacyParser",
     "Span",
+    "Term",
     "TokenizedText",
     "TrainSettings",
     "TripleFact",

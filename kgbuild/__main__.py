@@ -2,4 +2,5 @@
 
 from kgbuild.cli import app
 
-app(prog_name="kgbuild")
+if __name__ == "__main__":
+    app(prog_name="kgbuild")

@@ -462,19 +462,30 @@ def export_command(
 def sparql_command(
     kg_dir: Annotated[Path, typer.Argument(help="Knowledge-graph directory.")],
     query: Annotated[str, typer.Argument(help="A SPARQL query, or a file holding one.")],
-    format: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    format: Annotated[
+        str, typer.Option("--format", help="table, json or csv (CONSTRUCT/DESCRIBE: table is N-Triples, json JSON-LD).")
+    ] = "table",
+    timeout: Annotated[float, typer.Option(help="Seconds the query may run (it is stopped then).")] = 60.0,
+    max_rows: Annotated[int, typer.Option(help="Most result rows (or triples) printed.")] = 10_000,
 ) -> None:
-    """Run a read-only SPARQL query over the graph."""
-    from kgbuild.rdf.store import KnowledgeGraphDir, run_query
+    """Run a read-only SPARQL query over the graph; the default graph is the union of the named graphs."""
+    from kgbuild.rdf.results import write
+    from kgbuild.rdf.runner import run_query
 
+    if format not in ("table", "json", "csv"):
+        raise _fail(f"--format must be table, json or csv, got {format!r}")
     try:
         text = Path(query).read_text(encoding="utf-8") if Path(query).is_file() else query
     except (OSError, UnicodeDecodeError):  # a long inline query is no file name
         text = query
     try:
-        typer.echo(run_query(KnowledgeGraphDir(kg_dir).dataset(), text, format), nl=False)
+        result = run_query(kg_dir, text, timeout, max_rows)
     except (KgBuildError, ValueError) as error:
         raise _fail(str(error)) from None
+    graph = result.form in ("CONSTRUCT", "DESCRIBE")
+    typer.echo(write(result, "jsonld" if graph and format == "json" else format), nl=False)
+    if result.note:
+        typer.echo(result.note, err=True)
 
 
 @app.command("validate")
@@ -496,22 +507,32 @@ def validate_command(kg_dir: Annotated[Path, typer.Argument(help="Knowledge-grap
 def serve_command(
     kg_dir: Annotated[Path, typer.Argument(help="Knowledge-graph directory.")],
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 7878,
-    timeout: Annotated[float, typer.Option(help="Seconds a query may run.")] = 10.0,
+    timeout: Annotated[float, typer.Option(help="Seconds a query may run (it is stopped then).")] = 10.0,
     max_rows: Annotated[int, typer.Option(help="Most result rows (or triples) a query may return.")] = 10_000,
+    workers: Annotated[int, typer.Option(help="Queries evaluated at once (one process each).")] = 4,
+    queue: Annotated[int, typer.Option(help="Queries that may wait for a worker; more get 503.")] = 64,
 ) -> None:
-    """Serve a read-only SPARQL 1.1 Protocol endpoint at http://127.0.0.1:PORT/sparql."""
-    from kgbuild.rdf.endpoint import SparqlEndpoint, serve
-    from kgbuild.rdf.store import KnowledgeGraphDir
+    """Serve a read-only SPARQL 1.1 Protocol endpoint at http://127.0.0.1:PORT/sparql.
+
+    The default graph is the union of the named graphs; the endpoint follows changes to KG_DIR.
+    """
+    from kgbuild.rdf.endpoint import EndpointServer
+    from kgbuild.rdf.runner import QueryRunner
 
     try:
-        server = serve(SparqlEndpoint(KnowledgeGraphDir(kg_dir).dataset(), timeout, max_rows), port)
-    except (KgBuildError, ValueError, OSError) as error:
+        runner = QueryRunner(kg_dir, workers=workers, timeout=timeout, row_limit=max_rows, queue=queue)
+    except (KgBuildError, ValueError) as error:
         raise _fail(str(error)) from None
-    typer.echo(f"SPARQL endpoint: http://127.0.0.1:{server.server_address[1]}/sparql (read-only; Ctrl-C stops)")
+    try:
+        server = EndpointServer(runner, port, close_runner=True)
+    except OSError as error:
+        runner.close()
+        raise _fail(f"port {port}: {error}") from None
+    typer.echo(f"SPARQL endpoint: {server.url} (read-only; Ctrl-C stops)")
     try:
         server.serve_forever()
-    except KeyboardInterrupt:
-        server.server_close()
+    finally:
+        runner.close()
 
 
 @app.command("push")

@@ -6,8 +6,14 @@ KgBuildError
 ├── ModelLoadError       a model directory is missing, incomplete or inconsistent
 ├── LabelError           a label or entity type the model does not know
 ├── CheckpointError      a training run cannot be resumed (names the state file and what to do)
-└── RemoteStoreError     a remote store refused a write or could not be reached (names the URL);
+├── RemoteStoreError     a remote store refused a write or could not be reached (names the URL);
                          also a ConnectionError
+└── QueryError           a SPARQL query that is not answered (also a ValueError)
+    ├── QuerySyntaxError     it does not parse
+    ├── QueryRefusedError    an update, SERVICE or LOAD: the graph is read-only and local
+    ├── QueryTimeoutError    it ran past its time limit (and was stopped)
+    ├── QueryBusyError       every worker is taken and the queue is full: try again later
+    └── QueryFailedError     it parsed but its evaluation failed
 """
 
 from __future__ import annotations
@@ -39,3 +45,27 @@ class CheckpointError(KgBuildError):
 
 class RemoteStoreError(KgBuildError, ConnectionError):
     """A remote store refused a request or could not be reached; the message names the URL."""
+
+
+class QueryError(KgBuildError, ValueError):
+    """A SPARQL query is not answered; the message says why."""
+
+
+class QuerySyntaxError(QueryError):
+    """A SPARQL query does not parse."""
+
+
+class QueryRefusedError(QueryError):
+    """A SPARQL query would write or reach outside the graph: updates, ``SERVICE``, ``LOAD``."""
+
+
+class QueryTimeoutError(QueryError):
+    """A SPARQL query ran past its time limit; its worker was stopped."""
+
+
+class QueryBusyError(QueryError):
+    """Every query worker is taken and the queue of waiting queries is full."""
+
+
+class QueryFailedError(QueryError):
+    """A SPARQL query parsed but its evaluation failed (e.g. the store could not be read)."""

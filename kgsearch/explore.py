@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from kgbuild import GraphFacts, TripleFact, read_facts, relation_names
+from kgbuild import GraphFacts, QueryResult, TripleFact, read_facts, relation_names
 from kgsearch.explain import local_name
 
 
@@ -204,55 +204,15 @@ EXAMPLE_QUERIES = {
 }
 
 
-def sparql_table(
-    kg_dir: str | Path, query: str, row_limit: int = 1000, timeout: float = 10.0
-) -> tuple[list[str], list[list[str]], str]:
-    """Run a read-only SELECT/ASK query over the union of the named graphs; return columns, rows and a note.
+def sparql_table(result: QueryResult) -> tuple[list[str], list[list[str]], str]:
+    """Lay out a query's result for the SPARQL console: column names, rows of plain values, and a caption.
 
-    Raises:
-        ValueError: a syntax error, an update, SERVICE or LOAD, or a query that ran past `timeout` seconds.
-
+    ASK gives one ``answer`` cell; CONSTRUCT and DESCRIBE one row per triple. The caption counts the
+    rows and says when the row limit cut them.
     """
-    import threading
-
-    from kgbuild import KnowledgeGraphDir
-    from kgbuild.rdf.store import check_read_only
-
-    check_read_only(query)
-    store = KnowledgeGraphDir(kg_dir).store()
-    outcome: dict[str, object] = {}
-
-    def run() -> None:
-        try:
-            result = store.query(query, use_default_graph_as_union=True)
-            if isinstance(result, bool):
-                outcome["table"] = (["ask"], [[str(result).lower()]], False)
-                return
-            columns = [v.value for v in result.variables] if hasattr(result, "variables") else []
-            if not columns:  # CONSTRUCT / DESCRIBE: triples
-                triples = [
-                    [t.subject.value, t.predicate.value, t.object.value]
-                    for _, t in zip(range(row_limit + 1), result, strict=False)
-                ]
-                outcome["table"] = (["subject", "predicate", "object"], triples[:row_limit], len(triples) > row_limit)
-                return
-            rows: list[list[str]] = []
-            for row in result:
-                if len(rows) == row_limit:
-                    outcome["table"] = (columns, rows, True)
-                    return
-                rows.append(["" if row[c] is None else row[c].value for c in columns])
-            outcome["table"] = (columns, rows, False)
-        except (SyntaxError, ValueError, OSError) as error:
-            outcome["error"] = error
-
-    worker = threading.Thread(target=run, daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if worker.is_alive():
-        raise ValueError(f"the query ran past the {timeout:g} s time limit")
-    if "error" in outcome:
-        raise ValueError(f"query failed: {outcome['error']}")
-    table: tuple[list[str], list[list[str]], bool] = outcome["table"]  # type: ignore[assignment]
-    columns, rows, cut = table
-    return columns, rows, f"first {row_limit} rows shown (row limit)" if cut else ""
+    if result.form == "ASK":
+        answer = str(bool(result.answer)).lower()
+        return ["answer"], [[answer]], f"ASK: {answer}."
+    rows = [["" if term is None else term.value for term in row] for row in result.rows]
+    unit = "triples" if result.form in ("CONSTRUCT", "DESCRIBE") else "rows"
+    return list(result.columns), rows, " ".join(filter(None, [f"{len(rows)} {unit}.", result.note.capitalize()]))

@@ -344,19 +344,17 @@ class Searcher:
         """
         import numpy as np
 
-        from kgbuild.rdf.store import check_read_only
+        from kgbuild import KgBuildError
+        from kgbuild.rdf.query import check_read_only
 
         if "?passage" not in where:
             raise QueryError(f"--where pattern must bind ?passage (the passage's document), got {where!r}")
         query = _WHERE_PREFIXES + f"SELECT DISTINCT ?passage WHERE {{ {where} }}"
         try:
-            check_read_only(query)
-        except ValueError as error:
-            raise QueryError(f"--where pattern {where!r}: {error}") from None
-        try:
-            rows = self._store.query(query, use_default_graph_as_union=True)
+            checked = check_read_only(query)  # refused from the parsed pattern: SERVICE, sub-queries included
+            rows = self._store.query(checked.text, use_default_graph_as_union=True)
             matched = {row["passage"].value for row in rows if row["passage"] is not None}
-        except (SyntaxError, ValueError, OSError) as error:
+        except (KgBuildError, SyntaxError, ValueError, OSError) as error:
             raise QueryError(f"--where pattern {where!r}: {error}") from None
         mask = np.zeros(len(self.index.passages), dtype=bool)
         for iri in matched:

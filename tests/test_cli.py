@@ -191,6 +191,23 @@ def test_sparql_answers_and_refuses_updates_service_and_bad_syntax(tiny_model, t
         assert refused.exit_code == 2 and message in refused.output, (bad, refused.output)
 
 
+def test_sparql_answers_every_form_over_the_union_and_stops_a_slow_query(tmp_path):
+    from tests.rdf.conftest import SLOW_QUERY, write_tiny_kg
+
+    kg = str(write_tiny_kg(tmp_path / "kg"))
+    found = runner.invoke(app, ["sparql", kg, 'SELECT ?s WHERE { ?s ?p "Secret Service" }'])
+    assert found.exit_code == 0 and "(3 rows)" in found.stdout, found.output
+    assert runner.invoke(app, ["sparql", kg, "ASK { ?s ?p ?o }"]).stdout == "True\n"
+    asked = runner.invoke(app, ["sparql", kg, "ASK { ?s ?p ?o }", "--format", "json"])
+    assert json.loads(asked.stdout)["boolean"] is True
+    described = runner.invoke(app, ["sparql", kg, "DESCRIBE <https://example.org/kg/entity/e0_0>"])
+    assert described.exit_code == 0 and '"Secret Service" .' in described.stdout
+    cut = runner.invoke(app, ["sparql", kg, "CONSTRUCT WHERE { ?s ?p ?o }", "--max-rows", "4", "--format", "csv"])
+    assert cut.exit_code == 0 and len(cut.stdout.splitlines()) == 5 and "first 4 rows" in cut.stderr
+    slow = runner.invoke(app, ["sparql", kg, SLOW_QUERY, "--timeout", "0.5"])
+    assert slow.exit_code == 2 and "0.5 s time limit" in slow.output
+
+
 def test_validate_passes_a_built_graph_and_fails_a_broken_one(tiny_model, tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()

@@ -1,179 +1,256 @@
-"""A read-only SPARQL 1.1 Protocol endpoint over a knowledge graph, on the loopback interface.
+"""A read-only SPARQL 1.1 Protocol endpoint over a knowledge graph: Starlette on uvicorn, on the loopback interface.
 
 GET and POST (form-encoded or ``application/sparql-query``), with content negotiation: SPARQL
-JSON/XML/CSV/TSV results for SELECT and ASK, Turtle/N-Triples/JSON-LD for CONSTRUCT and DESCRIBE.
-Updates, ``SERVICE`` and ``LOAD`` are refused (rdflib's engine would otherwise fetch URLs or read
-local files for whoever sends a query); every query has a time limit and a result-row limit.
+JSON/XML/CSV/TSV results for SELECT and ASK, Turtle/N-Triples/JSON-LD for CONSTRUCT and DESCRIBE,
+and 406 when the Accept header names nothing that fits. Queries run in a `QueryRunner` (worker
+processes with a time limit that stops them: 504; a bounded queue: 503 with ``Retry-After`` beyond it).
+The default graph is the union of the named graphs; ``GRAPH ?g`` still reaches each document's graph.
+
+The HTTP layer bounds what one client can hold: connections (uvicorn answers 503 beyond them), the
+time to send a request's head and body, and the body's size.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
-import json
+import asyncio
+import math
+import socket
 import threading
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs
 
-from kgbuild.rdf.store import check_read_only
+from kgbuild.errors import (
+    QueryBusyError,
+    QueryError,
+    QueryFailedError,
+    QueryRefusedError,
+    QuerySyntaxError,
+    QueryTimeoutError,
+)
+from kgbuild.rdf.results import GRAPH_TYPES, RESULT_TYPES, media_types, write
+from kgbuild.rdf.runner import QueryRunner
 
-RESULT_TYPES = {
-    "application/sparql-results+json": "json",
-    "application/json": "json",
-    "application/sparql-results+xml": "xml",
-    "text/csv": "csv",
-    "text/tab-separated-values": "tsv",
+STATUS = {
+    QuerySyntaxError: HTTPStatus.BAD_REQUEST,
+    QueryRefusedError: HTTPStatus.FORBIDDEN,
+    QueryTimeoutError: HTTPStatus.GATEWAY_TIMEOUT,  # its worker (the upstream) was stopped; 503 means busy
+    QueryBusyError: HTTPStatus.SERVICE_UNAVAILABLE,
+    QueryFailedError: HTTPStatus.INTERNAL_SERVER_ERROR,
 }
-GRAPH_TYPES = {"text/turtle": "turtle", "application/n-triples": "nt", "application/ld+json": "json-ld"}
+PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>kgbuild SPARQL endpoint</title></head><body>
+<h1>kgbuild SPARQL endpoint</h1>
+<p>A read-only <a href="https://www.w3.org/TR/sparql11-protocol/">SPARQL 1.1 Protocol</a> endpoint at
+<code>/sparql</code> (GET <code>?query=</code>, or POST form-encoded or <code>application/sparql-query</code>).</p>
+<p>The <b>default graph is the union of the named graphs</b>: <code>SELECT * WHERE { ?s ?p ?o }</code> reads
+every document's triples. <code>GRAPH ?g { ... }</code> still reaches each document's own graph.</p>
+<p>Updates, <code>SERVICE</code> and <code>LOAD</code> are refused. A query may run {timeout:g} s and return
+{rows} rows (more is answered 413: add a <code>LIMIT</code>).</p>
+</body></html>
+"""
+_TEXT = "text/plain; charset=utf-8"
 
 
-def negotiate(accept: str, choices: dict[str, str], default: str) -> str:
-    """Pick the first media type of an Accept header that `choices` offers (by q, then order)."""
+class _BodyTooLargeError(Exception):
+    pass
+
+
+def negotiate(accept: str, choices: dict[str, str]) -> str | None:
+    """Pick the first media type of an Accept header that `choices` offers (by q, then order).
+
+    An empty header or a wildcard gets the first choice; None when nothing fits.
+    """
+    if not accept.strip():
+        return next(iter(choices))
     ranked = []
     for position, part in enumerate(accept.split(",")):
         media, *params = (p.strip() for p in part.split(";"))
         quality = next(
             (float(p[2:]) for p in params if p.startswith("q=") and p[2:].replace(".", "", 1).isdigit()), 1.0
         )
-        ranked.append((-quality, position, media))
+        if quality > 0:
+            ranked.append((-quality, position, media.lower()))
     for _, _, media in sorted(ranked):
         if media in choices:
             return media
-        if media in ("*/*", "application/*", "text/*"):
-            return default
-    return default
+        if media == "*/*":
+            return next(iter(choices))
+        if media.endswith("/*"):
+            fitting = [choice for choice in choices if choice.startswith(media[:-1])]
+            if fitting:
+                return fitting[0]
+    return None
 
 
-class SparqlEndpoint:
-    """Answer read-only queries against one rdflib dataset, with limits."""
+def create_app(
+    runner: QueryRunner, max_body: int = 1 << 20, body_timeout: float = 10.0, close_runner: bool = False
+) -> Any:
+    """Build the Starlette application answering queries with `runner` (closed at shutdown if `close_runner`)."""
+    import contextlib
+    from collections.abc import AsyncIterator
 
-    def __init__(self, dataset: Any, timeout: float = 10.0, max_rows: int = 10_000, workers: int = 4):
-        if timeout <= 0 or max_rows <= 0 or workers <= 0:
-            raise ValueError(f"timeout, max_rows and workers must be > 0, got {timeout}, {max_rows}, {workers}")
-        self.dataset = dataset
-        self.timeout = timeout
-        self.max_rows = max_rows
-        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers)
-        # A query past its time limit cannot be cancelled inside the store: it keeps its slot until
-        # it ends, and when every slot is taken new queries are turned away at once.
-        self.slots = threading.BoundedSemaphore(workers)
+    import anyio
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import HTMLResponse, Response
+    from starlette.routing import Route
 
-    def answer(self, query: str, accept: str) -> tuple[int, str, bytes]:
-        """Return ``(HTTP status, content type, body)`` for a query."""
+    retry_after = str(max(1, math.ceil(runner.timeout / 2)))
+    page = PAGE.replace("{timeout:g}", f"{runner.timeout:g}").replace("{rows}", str(runner.row_limit))
+
+    def text(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+        return Response(message + "\n", status, headers, media_type=_TEXT)
+
+    async def answer(query: str, accept: str) -> Response:
         try:
-            check_read_only(query)
-        except ValueError as error:
-            status = HTTPStatus.FORBIDDEN if "refused" in str(error) else HTTPStatus.BAD_REQUEST
-            return status, "text/plain; charset=utf-8", f"{error}\n".encode()
-        if not self.slots.acquire(blocking=False):
-            return HTTPStatus.SERVICE_UNAVAILABLE, "text/plain; charset=utf-8", b"busy: too many queries running\n"
-        future = self.pool.submit(self._run_in_slot, query, accept)
-        try:
-            return future.result(timeout=self.timeout)
-        except concurrent.futures.TimeoutError:
-            return HTTPStatus.SERVICE_UNAVAILABLE, "text/plain; charset=utf-8", b"query time limit exceeded\n"
-        except Exception as error:  # an evaluation error belongs to the client's query
-            return HTTPStatus.BAD_REQUEST, "text/plain; charset=utf-8", f"query failed: {error}\n".encode()
+            result = await runner.run_async(query)
+        except QueryError as error:
+            headers = {"Retry-After": retry_after} if isinstance(error, QueryBusyError) else None
+            return text(STATUS.get(type(error), HTTPStatus.BAD_REQUEST), str(error), headers)
+        choices = media_types(result)  # Accept was checked before: this form fits it
+        media = negotiate(accept, choices)
+        if media is None:
+            return text(HTTPStatus.NOT_ACCEPTABLE, f"a {result.form} result is served as {', '.join(choices)}")
+        if result.cut:
+            return text(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"more than {runner.row_limit} rows: add a LIMIT")
+        if len(result.rows) > 1000:  # writing thousands of rows takes milliseconds: not on the event loop
+            return Response(await anyio.to_thread.run_sync(write, result, choices[media]), media_type=media)
+        return Response(write(result, choices[media]), media_type=media)
 
-    def _run_in_slot(self, query: str, accept: str) -> tuple[int, str, bytes]:
-        try:
-            return self._run(query, accept)
-        finally:
-            self.slots.release()
-
-    def _run(self, query: str, accept: str) -> tuple[int, str, bytes]:
-        from rdflib.query import Result
-
-        result = self.dataset.query(query)
-        if result.type in ("CONSTRUCT", "DESCRIBE"):
-            media = negotiate(accept, GRAPH_TYPES, "text/turtle")
-            graph = result.graph
-            if len(graph) > self.max_rows:
-                return (
-                    HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                    "text/plain",
-                    f"more than {self.max_rows} triples\n".encode(),
-                )
-            return HTTPStatus.OK, media, graph.serialize(format=GRAPH_TYPES[media]).encode("utf-8")
-        media = negotiate(accept, RESULT_TYPES, "application/sparql-results+json")
-        if result.type == "SELECT":
-            rows: list[Any] = []
-            for row in result:
-                if len(rows) == self.max_rows:
-                    return (
-                        HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                        "text/plain",
-                        f"more than {self.max_rows} rows\n".encode(),
-                    )
-                rows.append(row)
-            if RESULT_TYPES[media] == "tsv":
-                return HTTPStatus.OK, media, _tsv(result.vars or [], rows).encode("utf-8")
-            limited = Result("SELECT")
-            limited.vars = result.vars
-            limited.bindings = [dict(zip(result.vars or [], row, strict=True)) for row in rows]
-            result = limited
-        elif RESULT_TYPES[media] == "tsv":
-            return HTTPStatus.OK, media, f"?_askResult\n{str(bool(result.askAnswer)).lower()}\n".encode()
-        body = result.serialize(format=RESULT_TYPES[media])
-        return HTTPStatus.OK, media, body if isinstance(body, bytes) else str(body).encode("utf-8")
-
-
-def _tsv(variables: list[Any], rows: list[Any]) -> str:
-    """SPARQL 1.1 TSV results: a header of ?variables, then each term in its Turtle form."""
-    lines = ["\t".join(f"?{v}" for v in variables)]
-    lines += ["\t".join("" if term is None else term.n3() for term in row) for row in rows]
-    return "\n".join(lines) + "\n"
-
-
-def make_handler(endpoint: SparqlEndpoint) -> type[BaseHTTPRequestHandler]:
-    """Build the request handler class bound to `endpoint`."""
-
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "kgbuild-sparql"
-
-        def log_message(self, format: str, *args: Any) -> None:  # quiet: one line per request is noise
-            pass
-
-        def _reply(self, status: int, media: str, body: bytes) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", media)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def _handle(self, params: dict[str, list[str]], body_query: str | None) -> None:
-            if urlparse(self.path).path not in ("/sparql", "/"):
-                self._reply(HTTPStatus.NOT_FOUND, "text/plain", b"the endpoint is /sparql\n")
-                return
-            if "update" in params:
-                self._reply(HTTPStatus.FORBIDDEN, "text/plain", b"updates are refused: this endpoint is read-only\n")
-                return
-            queries = params.get("query", []) + ([body_query] if body_query is not None else [])
-            if len(queries) != 1:
-                self._reply(HTTPStatus.BAD_REQUEST, "text/plain", b"give exactly one query\n")
-                return
-            self._reply(*endpoint.answer(queries[0], self.headers.get("Accept", "")))
-
-        def do_GET(self) -> None:
-            self._handle(parse_qs(urlparse(self.path).query), None)
-
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length).decode("utf-8", "replace")
-            media = self.headers.get("Content-Type", "").split(";")[0].strip()
+    async def sparql(request: Request) -> Response:
+        params = {key: request.query_params.getlist(key) for key in request.query_params}
+        body_query = None
+        if request.method == "POST":
+            try:
+                body = await asyncio.wait_for(_read_body(request, max_body), body_timeout)
+            except TimeoutError:
+                message = f"the request body took more than {body_timeout:g} s"
+                return text(HTTPStatus.REQUEST_TIMEOUT, message, {"Connection": "close"})
+            except _BodyTooLargeError:
+                message = f"the request body is over {max_body} bytes"
+                return text(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, message, {"Connection": "close"})
+            media = request.headers.get("content-type", "").split(";")[0].strip().lower()
             if media == "application/x-www-form-urlencoded":
-                self._handle(parse_qs(body), None)
+                params = parse_qs(body.decode("utf-8", "replace"))
             elif media == "application/sparql-query":
-                self._handle(parse_qs(urlparse(self.path).query), body)
+                body_query = body.decode("utf-8", "replace")
             elif media == "application/sparql-update":
-                self._reply(HTTPStatus.FORBIDDEN, "text/plain", b"updates are refused: this endpoint is read-only\n")
+                params = {"update": [""]}
             else:
-                self._reply(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "text/plain", json.dumps(media).encode() + b"\n")
+                return text(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, f"unsupported request content type {media!r}")
+        if "update" in params:
+            return text(HTTPStatus.FORBIDDEN, "updates are refused: this endpoint is read-only")
+        queries = params.get("query", []) + ([body_query] if body_query is not None else [])
+        if not queries and request.url.path == "/":
+            return HTMLResponse(page)
+        if len(queries) != 1:
+            return text(HTTPStatus.BAD_REQUEST, "give exactly one query")
+        accept = request.headers.get("accept", "")
+        if negotiate(accept, RESULT_TYPES) is None and negotiate(accept, GRAPH_TYPES) is None:
+            offered = ", ".join([*RESULT_TYPES, *GRAPH_TYPES])
+            return text(HTTPStatus.NOT_ACCEPTABLE, f"no result can be served as {accept!r}; offered: {offered}")
+        return await answer(queries[0], accept)
 
-    return Handler
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:  # uvicorn re-raises SIGTERM after shutting down: the workers must be stopped before
+            if close_runner:
+                runner.close()
+
+    routes = [Route("/sparql", sparql, methods=["GET", "POST"]), Route("/", sparql, methods=["GET", "POST"])]
+    return Starlette(routes=routes, lifespan=lifespan)
 
 
-def serve(endpoint: SparqlEndpoint, port: int = 7878, host: str = "127.0.0.1") -> ThreadingHTTPServer:
-    """Create the HTTP server (call ``serve_forever`` on it); binds to loopback by default."""
-    return ThreadingHTTPServer((host, port), make_handler(endpoint))
+async def _read_body(request: Any, max_body: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_body:
+        raise _BodyTooLargeError
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_body:
+            raise _BodyTooLargeError
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _timed_protocol(header_timeout: float) -> type[asyncio.Protocol]:
+    """Return uvicorn's HTTP/1.1 protocol, closing a connection that sends no complete request head in time."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class TimedH11Protocol(H11Protocol):
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self.loop.call_later(header_timeout, self._close_if_silent)
+
+        def _close_if_silent(self) -> None:
+            if self.cycle is None and not self.transport.is_closing():
+                self.transport.close()
+
+    return TimedH11Protocol
+
+
+class EndpointServer:
+    """The endpoint's HTTP server on a socket bound at creation (port 0: any free port).
+
+    Args:
+        runner: answers the queries.
+        max_connections: open connections at most; uvicorn answers 503 beyond.
+        header_timeout: seconds a new connection may take to send its request head.
+        body_timeout: seconds a request may take to send its body.
+        max_body: largest request body, in bytes (413 beyond).
+        close_runner: close the runner when the server shuts down (Ctrl-C, SIGTERM).
+
+    """
+
+    def __init__(
+        self,
+        runner: QueryRunner,
+        port: int = 7878,
+        host: str = "127.0.0.1",
+        max_connections: int = 256,
+        header_timeout: float = 10.0,
+        body_timeout: float = 10.0,
+        max_body: int = 1 << 20,
+        close_runner: bool = False,
+    ):
+        import uvicorn
+
+        self.runner = runner
+        self.socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            self.socket.bind((host, port))
+        except OSError:
+            self.socket.close()
+            raise
+        self.socket.listen(512)
+        self.port = int(self.socket.getsockname()[1])
+        self.url = f"http://{host}:{self.port}/sparql"
+        config = uvicorn.Config(
+            create_app(runner, max_body, body_timeout, close_runner), lifespan="on", log_level="warning",
+            limit_concurrency=max_connections, timeout_keep_alive=5, backlog=512,
+            http=_timed_protocol(header_timeout),
+        )  # fmt: skip
+        self.server = uvicorn.Server(config)
+        self._thread: threading.Thread | None = None
+
+    def serve_forever(self) -> None:
+        """Serve until interrupted (Ctrl-C) or `stop`."""
+        self.server.run(sockets=[self.socket])
+
+    def start(self) -> None:
+        """Serve from a background thread; return once the server accepts connections."""
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self._thread.start()
+        while not self.server.started and self._thread.is_alive():
+            threading.Event().wait(0.02)
+
+    def stop(self) -> None:
+        """Stop serving and close the socket (the runner is the caller's to close)."""
+        self.server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.socket.close()

@@ -19,7 +19,6 @@ import hashlib
 import io
 import json
 import os
-import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -273,72 +272,3 @@ def export_text(dataset: Any, format: str) -> tuple[str, str]:
         note = f"{format} holds one graph: wrote the union of {graphs} named graphs (use trig or nquads to keep them)"
         return union.serialize(format=EXPORT_FORMATS[format]), note
     return local.serialize(format=EXPORT_FORMATS[format]), ""
-
-
-def check_read_only(query: str) -> Any:
-    """Parse a SPARQL query; refuse updates, SERVICE and LOAD.
-
-    Raises:
-        ValueError: a syntax error, an update, or a query that would reach outside the graph.
-
-    """
-    from rdflib.plugins.sparql import prepareQuery
-    from rdflib.plugins.sparql.algebra import traverse
-
-    if _is_update(query):
-        raise ValueError("updates are refused: this graph is read-only here (use kgbuild extract/remove)")
-    # Oxigraph executes the query and would call a SERVICE; its parser and rdflib's disagree on
-    # comments and \u escapes, so the raw text is checked too (Oxigraph needs the keyword spelt out).
-    if re.search(r"service", query, re.IGNORECASE):
-        raise ValueError("SERVICE is refused: queries may read only this graph")
-    try:
-        prepared = prepareQuery(query)
-    except Exception as error:  # pyparsing raises its own tree of errors
-        raise ValueError(f"SPARQL syntax error: {error}") from None
-    reaches_out: list[str] = []
-
-    def visit(node: Any) -> None:
-        if getattr(node, "name", None) == "ServiceGraphPattern":
-            reaches_out.append("SERVICE")
-
-    traverse(prepared.algebra, visit)
-    if reaches_out:
-        raise ValueError("SERVICE is refused: queries may read only this graph")
-    return prepared
-
-
-def _is_update(query: str) -> bool:
-    from rdflib.plugins.sparql.parser import parseUpdate
-
-    try:
-        parsed = parseUpdate(query)
-    except Exception:  # not an update
-        return False
-    return bool(parsed.request)
-
-
-def run_query(dataset: Any, query: str, format: str = "table") -> str:
-    """Run a read-only query and format its results as a table, SPARQL JSON or CSV."""
-    if format not in ("table", "json", "csv"):
-        raise ValueError(f"format must be table, json or csv, got {format!r}")
-    check_read_only(query)
-    try:
-        result = dataset.query(query)
-        if result.type == "ASK" and format == "csv":
-            return f"_askResult\n{str(bool(result.askAnswer)).lower()}\n"
-    except (SyntaxError, OSError, ValueError) as error:
-        raise ValueError(f"query failed: {error}") from None
-    if result.type in ("CONSTRUCT", "DESCRIBE"):
-        return str(result.graph.serialize(format="turtle"))
-    if format == "json":
-        return str(result.serialize(format="json").decode("utf-8")) + "\n"
-    if format == "csv":
-        return str(result.serialize(format="csv").decode("utf-8"))
-    if result.type == "ASK":
-        return f"{bool(result.askAnswer)}\n"
-    names = [str(v) for v in result.vars]
-    rows = [["" if value is None else str(value) for value in row] for row in result]
-    widths = [max([len(n), *(len(r[i]) for r in rows)]) for i, n in enumerate(names)]
-    lines = ["  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True))]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in rows]
-    return "\n".join(lines) + f"\n({len(rows)} rows)\n"

@@ -194,6 +194,20 @@ def test_sparql_console_shows_results_as_a_table(app: AppTest) -> None:
     assert app.dataframe and any(c.value == "20 rows." for c in app.caption)  # a label per document graph
 
 
+def test_sparql_console_answers_ask_construct_and_a_literal_naming_a_service(app: AppTest) -> None:
+    for query, caption in (
+        ("ASK { ?s ?p ?o }", "ASK: true."),
+        ('SELECT ?s WHERE { ?s ?p "Secret Service" }', "0 rows."),
+        ("CONSTRUCT WHERE { ?s ?p ?o } LIMIT 3", "3 triples."),
+        ("SELECT ?s ?o WHERE { ?s ?p ?o . ?a ?b ?c }", "1000 rows. Only the first 1000 rows are shown (row limit)"),
+    ):
+        app.text_area(key="sparql").input(query)
+        app.button(key="run_query").click()
+        app.run()
+        assert not app.exception, query
+        assert [c.value for c in app.caption if c.value.startswith(caption)], (query, [c.value for c in app.caption])
+
+
 def test_a_directory_without_a_graph_gets_a_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KGSEARCH_KG", str(tmp_path / "nowhere"))
     app = AppTest.from_file(APP, default_timeout=60)

@@ -95,6 +95,11 @@ def test_where_pattern_restricts_the_candidates(searcher: Searcher) -> None:
     assert set(_ids(result)) == {"theresa-connelly", "lena-olin"}
 
 
+def test_a_where_pattern_may_name_a_service_in_a_literal(searcher: Searcher) -> None:
+    where = '?passage a kg:Document . OPTIONAL { ?passage ?p "Secret Service" }'
+    assert len(searcher.search(QUESTION, k=5, where=where).hits) == 5
+
+
 @pytest.mark.parametrize(
     ("where", "message"),
     [
@@ -102,6 +107,9 @@ def test_where_pattern_restricts_the_candidates(searcher: Searcher) -> None:
         ("?passage a kg:Document . FILTER(", "syntax"),
         ("?passage a kg:Document } ; INSERT DATA { <a:b> <a:b> <a:b> }", ""),
         ("SERVICE <http://example.org/sparql> { ?passage ?p ?o }", "SERVICE"),
+        # rdflib's parser rejects this sub-select after the PREFIX lines: never run either way
+        ("{ SELECT ?passage WHERE { SERVICE <http://127.0.0.1:9/x> { ?passage ?p ?o } } }", "refused|syntax"),
+        ("?passage a kg:Document FILTER EXISTS { SERVICE <http://127.0.0.1:9/x> { ?passage ?p ?o } }", "SERVICE"),
     ],
 )
 def test_malformed_or_unsafe_where_patterns_are_refused(searcher: Searcher, where: str, message: str) -> None:
