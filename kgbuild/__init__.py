@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 from kgbuild.corpus import CorpusProblem, Fields, read_corpus
 from kgbuild.embedding import BertEncoder, Encoder, HashingEncoder, load_text_encoder
-from kgbuild.errors import DataFormatError, InputTextError, KgBuildError, LabelError, ModelLoadError
+from kgbuild.errors import (
+    DataFormatError,
+    InputTextError,
+    KgBuildError,
+    LabelError,
+    ModelLoadError,
+    PackageDataError,
+)
 from kgbuild.extraction.datasets import read_examples
 from kgbuild.extraction.evaluate import evaluate, score_extractions
 from kgbuild.facts import DocumentFact, EntityFact, GraphFacts, TripleFact, document_id, read_facts
@@ -72,6 +79,7 @@ __all__ = [
     "KnowledgeGraphDir",
     "LabelError",
     "ModelLoadError",
+    "PackageDataError",
     "ParsedDocument",
     "PredictedEntity",
     "PredictedRelation",

@@ -4,7 +4,8 @@ KgBuildError
 ├── DataFormatError      a training/evaluation file is malformed (names file and line)
 ├── InputTextError       text to extract from is empty or not UTF-8
 ├── ModelLoadError       a model directory is missing, incomplete or inconsistent
-└── LabelError           a label or entity type the model does not know
+├── LabelError           a label or entity type the model does not know
+└── PackageDataError     a file the package ships (its ontologies) is missing: a broken install
 """
 
 from __future__ import annotations
@@ -28,3 +29,7 @@ class ModelLoadError(KgBuildError):
 
 class LabelError(KgBuildError):
     """A label or entity type is unknown to the model."""
+
+
+class PackageDataError(KgBuildError):
+    """A data file that ships inside the package is missing."""

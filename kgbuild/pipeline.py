@@ -11,9 +11,7 @@ from itertools import islice
 from typing import Any
 
 from kgbuild.records import Document, Extraction, ParsedDocument
-from kgbuild.settings import MODELS_DIR
 
-RELATION_NAMES_FILE = MODELS_DIR.parent / "ontologies" / "wikidata-relations.json"
 WINDOW_BATCHES = 8  # extractor batches per window of documents
 
 
@@ -43,11 +41,16 @@ class FoundRelation:
 
 @cache
 def relation_names() -> dict[str, str]:
-    """Readable names of relation labels (Wikidata property ids); other labels name themselves."""
-    if RELATION_NAMES_FILE.is_file():
-        names: dict[str, str] = json.loads(RELATION_NAMES_FILE.read_text(encoding="utf-8"))
-        return names
-    return {}
+    """Readable names of relation labels (Wikidata property ids); other labels name themselves.
+
+    Raises:
+        PackageDataError: the ontologies are missing from the installed package.
+
+    """
+    from kgbuild.settings import ontology_file
+
+    names: dict[str, str] = json.loads(ontology_file("wikidata-relations.json").read_text(encoding="utf-8"))
+    return names
 
 
 def extract_documents(
@@ -169,6 +172,7 @@ def build_knowledge_graph(
     finished = kg.finished()
     report = BuildReport()
     digests: dict[str, str] = {}
+    longest = getattr(parser, "max_document_chars", None)
 
     def pending() -> Iterator[Document]:
         for item in items:
@@ -176,6 +180,8 @@ def build_knowledge_graph(
                 report.failed.append(f"{item.source}: {item.reason}")
             elif item.id in digests:
                 report.failed.append(f"{item.id}: duplicate document id")
+            elif longest is not None and len(item.text) > longest:
+                report.failed.append(f"{item.id}: {len(item.text):,} characters, over the {longest:,} read at most")
             else:
                 digests[item.id] = content_hash(item, model_key)
                 if finished.get(item.id) == digests[item.id]:

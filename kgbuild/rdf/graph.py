@@ -9,10 +9,10 @@ is kept out of the graph and counted.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from rdflib import OWL, RDF, RDFS, XSD, Dataset, Graph, Literal, URIRef
@@ -23,8 +23,6 @@ from kgbuild.rdf.iris import IriMinter, normalize_label
 from kgbuild.rdf.namespaces import CONLL, KG, WDT
 from kgbuild.records import ParsedDocument, Span
 from kgbuild.resolution import ResolvedDocument, ResolvedEntity
-
-ONTOLOGY_DIR = Path(__file__).resolve().parent.parent.parent / "ontologies"
 
 ENTITY_CLASSES = {
     "PER": KG.Person, "Peop": KG.Person,
@@ -91,10 +89,19 @@ def predicate(label: str) -> URIRef:
 
 @cache
 def constraints() -> tuple[dict[URIRef, URIRef], dict[URIRef, URIRef]]:
-    """Domain and range of every property declared in ``ontologies/*.ttl``."""
+    """Domain and range of every property declared in the shipped ontologies (``kgbuild/ontologies/*.ttl``).
+
+    Raises:
+        PackageDataError: the ontologies are missing: without them every triple would pass unchecked.
+
+    """
+    from kgbuild.settings import ontology_file
+
     ontology = Graph()
-    for file in sorted(ONTOLOGY_DIR.glob("*.ttl")):
+    for file in sorted(ontology_file("core.ttl").parent.glob("*.ttl")):
         ontology.parse(file, format="turtle")
+    for name in ("conll04.ttl", "wikidata.ttl"):
+        ontology_file(name)
     domains = {URIRef(str(s)): URIRef(str(o)) for s, o in ontology.subject_objects(RDFS.domain)}
     ranges = {URIRef(str(s)): URIRef(str(o)) for s, o in ontology.subject_objects(RDFS.range)}
     return domains, ranges
@@ -107,21 +114,35 @@ def fits(kind: URIRef, expected: URIRef | None) -> bool:
 
 def _sentence(parsed: ParsedDocument, *spans: Span) -> tuple[str, int]:
     """Return the text of the sentences holding `spans`, and its character offset."""
-    starts = parsed.text.sentence_starts
-    first = max(s for s in starts if s <= min(span.start for span in spans))
+    starts = parsed.text.sentence_starts  # increasing: a binary search keeps long documents linear
+    first = starts[max(bisect_right(starts, min(span.start for span in spans)) - 1, 0)]
     last_word = max(span.end for span in spans) - 1
-    following = [s for s in starts if s > last_word]
-    end_word = (following[0] if following else len(parsed.text.tokens)) - 1
+    following = bisect_right(starts, last_word)
+    end_word = (starts[following] if following < len(starts) else len(parsed.text.tokens)) - 1
     begin, end = parsed.char_starts[first], parsed.char_ends[end_word]
     return parsed.document.text[begin:end], begin
 
 
 def _closest_mentions(head: ResolvedEntity, tail: ResolvedEntity) -> tuple[Span, Span]:
-    """Return the head and tail mentions nearest each other: where the relation was most likely read."""
-    return min(
-        ((h, t) for h in head.mentions for t in tail.mentions),
-        key=lambda pair: (abs(pair[0].start - pair[1].start), pair[0].start),
-    )
+    """Return the head and tail mentions nearest each other: where the relation was most likely read.
+
+    The nearest start on either side of each head mention, by binary search (an entity of a long document
+    has thousands of mentions); ties go to the earlier head mention, then the earlier tail mention.
+    """
+    order = sorted(range(len(tail.mentions)), key=lambda i: (tail.mentions[i].start, i))
+    starts = [tail.mentions[i].start for i in order]
+    best: tuple[int, int, int, Span, Span] | None = None  # (distance, head start, tail position, head, tail)
+    for h in head.mentions:
+        at = bisect_left(starts, h.start)
+        before = bisect_left(starts, starts[at - 1]) if at else None  # the first of equal starts
+        for position in {i for i in (before, at) if i is not None and i < len(starts)}:
+            t = tail.mentions[order[position]]
+            candidate = (abs(h.start - t.start), h.start, order[position], h, t)
+            if best is None or candidate[:3] < best[:3]:
+                best = candidate
+    if best is None:
+        raise ValueError("an entity without mentions")
+    return best[3], best[4]
 
 
 def add_document(
