@@ -17,7 +17,7 @@ from kgbuild.settings import spacy_model_name
 
 # Tagging and lemmas are not used; the parser gives sentences, and NER the types the extractor lacks.
 _UNUSED = ("tagger", "attribute_ruler", "lemmatizer")
-PIECE_CHARS = 100_000  # a tenth of spaCy's max_length: a piece's Doc stays small
+PIECE_CHARS = 2_000  # about a paragraph: spaCy holds a batch of 64 pieces, and its memory grows with their words
 MAX_DOCUMENT_CHARS = 50_000_000  # longer documents fail alone, named, rather than exhaust memory
 # Where a piece may end, best first: after a blank line, after a sentence's end, after any whitespace.
 _CUTS = (re.compile(r"\n[^\S\n]*\n\s*"), re.compile(r"[.!?][\"')\]]*\s+"), re.compile(r"\s+"))

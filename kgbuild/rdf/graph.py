@@ -228,23 +228,51 @@ def document_nquads(
     return "".join(line + "\n" for line in sorted(lines) if line.strip()), stats
 
 
+@dataclass(frozen=True, slots=True)
+class RunCounts:
+    """What a finished run did: documents it extracted, found unchanged and could not read; the graph's total."""
+
+    extracted: int
+    unchanged: int
+    failed: int
+    in_graph: int
+
+
 def run_nquads(
-    minter: IriMinter, model: ModelInfo, started: str, ended: str, corpus: str, documents: int
+    minter: IriMinter,
+    model: ModelInfo,
+    started: str,
+    corpus: str,
+    ended: str | None = None,
+    counts: RunCounts | None = None,
 ) -> tuple[str, str]:
-    """Return the run's id and its PROV-O record (N-Quads, in the run's own named graph)."""
+    """Return the run's id and its PROV-O record (N-Quads, in the run's own named graph).
+
+    Without `ended` the record is that of a run under way: written before its first document, it stays
+    as it is when the run is killed, and the finished run replaces it with its end and its counts.
+    """
     run = URIRef(minter.run(started, corpus))
     dataset = Dataset()
     graph = dataset.graph(run)
     model_iri = URIRef(minter.model(model.name, model.version))
+    if ended is None or counts is None:
+        comment = "started, no end recorded: still running, or stopped before it finished"
+    else:
+        comment = (
+            f"{counts.extracted} documents extracted by this run, {counts.unchanged} unchanged, {counts.failed} "
+            f"failed; the graph held {counts.in_graph} documents when it ended"
+        )
     for p, o in (
         (RDF.type, KG.ExtractionRun),
         (PROV.startedAtTime, Literal(started, datatype=XSD.dateTime)),
-        (PROV.endedAtTime, Literal(ended, datatype=XSD.dateTime)),
         (PROV.wasAssociatedWith, model_iri),
-        (PROV.used, Literal(corpus)),
-        (RDFS.comment, Literal(f"{documents} documents extracted")),
+        (RDFS.comment, Literal(comment)),
     ):
         graph.add((run, p, o))
+    if corpus:
+        graph.add((run, PROV.used, Literal(corpus)))
+    if ended is not None:
+        graph.add((run, PROV.endedAtTime, Literal(ended, datatype=XSD.dateTime)))
     graph.add((model_iri, RDF.type, KG.Extractor))
     graph.add((model_iri, RDFS.label, Literal(model.name)))
     graph.add((model_iri, KG.modelVersion, Literal(model.version)))
