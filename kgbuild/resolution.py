@@ -232,15 +232,20 @@ def resolve_document(parsed: ParsedDocument, extraction: Extraction) -> Resolved
     target = list(range(len(entities)))
     title = parsed.document.title
     names_title = [bool(title) and title_match(surface, title) >= TITLE_MATCH for surface in surfaces]
+    # A name's long forms depend only on its surface, type and title match: a long document repeats names.
+    long_forms: dict[tuple[str, str, bool], dict[str, int]] = {}
     for short, pool in enumerate(_short_form_candidates(entities, surfaces)):
-        candidates = {
-            surfaces[long].casefold(): long
-            for long in pool
-            if long != short
-            and entities[long].type == entities[short].type
-            and _short_form_of(surfaces[short], surfaces[long], entities[short].type)
-            and (names_title[long] or not names_title[short])  # the passage's subject keeps its name
-        }
+        reading = (surfaces[short], entities[short].type, names_title[short])
+        if reading not in long_forms:
+            long_forms[reading] = {
+                surfaces[long].casefold(): long
+                for long in pool
+                if long != short
+                and entities[long].type == entities[short].type
+                and _short_form_of(surfaces[short], surfaces[long], entities[short].type)
+                and (names_title[long] or not names_title[short])  # the passage's subject keeps its name
+            }
+        candidates = long_forms[reading]
         if len(candidates) == 1:  # "Smith" with both "John Smith" and "Mary Smith" stays on its own
             target[short] = next(iter(candidates.values()))
     _follow_chains(target)
