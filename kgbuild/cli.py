@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -341,7 +342,7 @@ def extract_command(
     """Extract a corpus into an RDF knowledge graph: resumable, incremental, one named graph per document."""
     import time
 
-    from kgbuild.corpus import Fields, read_corpus
+    from kgbuild.corpus import Fields
     from kgbuild.extraction.extractor import RelationExtractor
     from kgbuild.parsing import SpacyParser
     from kgbuild.pipeline import BuildReport, build_knowledge_graph
@@ -357,6 +358,7 @@ def extract_command(
     started = time.monotonic()
     progress = _Progress()
     try:
+        items = _first_checked(corpus, Fields(id_field, text_field, title_field))  # before anything is written
         if workers:
             import torch
 
@@ -367,9 +369,9 @@ def extract_command(
         if alias_threshold is not None:
             kg.configure_resolution(alias_threshold=alias_threshold)
         report: BuildReport = build_knowledge_graph(
-            read_corpus(corpus, Fields(id_field, text_field, title_field)), kg, extractor, SpacyParser(),
+            items, kg, extractor, SpacyParser(),
             extractor.config.name or directory.name,
-            extractor.version, min_confidence, batch_size, on_document=progress.update,
+            extractor.version, min_confidence, batch_size, on_document=progress.update, corpus=str(corpus.resolve()),
         )  # fmt: skip
         progress.close()
         dataset = kg.dataset()
@@ -393,6 +395,25 @@ def extract_command(
     if report.failed:
         typer.echo("failed:\n  " + "\n  ".join(report.failed), err=True)
         raise typer.Exit(1)
+
+
+def _first_checked(corpus: Path, fields: Any) -> Iterator[Any]:
+    """Read the corpus, failing now if it is missing or holds nothing: no output folder is made for it.
+
+    Raises:
+        InputTextError: the corpus does not exist, is no corpus, or holds no document at all.
+
+    """
+    from itertools import chain
+
+    from kgbuild.corpus import read_corpus
+    from kgbuild.errors import InputTextError
+
+    items = read_corpus(corpus, fields)
+    first = next(items, None)
+    if first is None:
+        raise InputTextError(f"{corpus}: no documents (an empty file, or no .txt or .md files in the folder)")
+    return chain([first], items)
 
 
 class _Progress:
@@ -454,8 +475,11 @@ def export_command(
         typer.echo(note, err=True)
     if out is None:
         typer.echo(text, nl=False)
-    else:
+        return
+    try:
         write_atomically(out, text)
+    except OSError as error:
+        raise _fail(f"{out}: cannot write ({error.strerror})") from None
 
 
 @app.command("sparql")

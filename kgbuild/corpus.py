@@ -7,6 +7,7 @@ row number where a row has none). A document that cannot be read is reported and
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,9 +39,17 @@ class Fields:
 def decode_text(raw: bytes, source: str) -> str:
     """Decode UTF-8 (a BOM is dropped) or raise `InputTextError` naming `source`."""
     try:
+        return _decode(raw)
+    except ValueError as error:
+        raise InputTextError(f"{source}: {error}") from error
+
+
+def _decode(raw: bytes) -> str:
+    """Decode UTF-8 (a BOM is dropped) or raise ValueError saying where it stops being UTF-8."""
+    try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise InputTextError(f"{source}: not UTF-8 (byte {error.start})") from error
+        raise ValueError(f"not UTF-8 (byte {error.start})") from None
 
 
 def read_corpus(path: str | Path, fields: Fields = Fields()) -> Iterator[Document | CorpusProblem]:
@@ -73,8 +82,11 @@ def _read_folder(root: Path) -> Iterator[Document | CorpusProblem]:
 def _read_folder_file(file: Path, root: Path) -> Iterator[Document | CorpusProblem]:
     doc_id = file.relative_to(root).as_posix()
     try:
-        text = decode_text(file.read_bytes(), str(file))
-    except (OSError, InputTextError) as error:
+        text = _decode(file.read_bytes())
+    except OSError as error:
+        yield CorpusProblem(str(file), f"cannot read ({error.strerror})")
+        return
+    except ValueError as error:  # the problem's source names the file: the reason does not repeat it
         yield CorpusProblem(str(file), str(error))
         return
     if not text.strip():
@@ -93,11 +105,11 @@ def _read_jsonl(file: Path, fields: Fields) -> Iterator[Document | CorpusProblem
         if not line.strip():
             continue
         try:
-            row = json.loads(decode_text(line, source))
+            row = json.loads(_decode(line))
             if not isinstance(row, dict):
                 raise ValueError("a row must be a JSON object")
             yield _document(row, fields, source, default_id=str(number))
-        except (ValueError, InputTextError) as error:
+        except ValueError as error:
             yield CorpusProblem(source, str(error))
 
 
@@ -106,14 +118,17 @@ def _read_csv(file: Path, fields: Fields) -> Iterator[Document | CorpusProblem]:
         text = decode_text(file.read_bytes(), str(file))
     except OSError as error:
         raise InputTextError(f"{file}: cannot read ({error.strerror})") from error
-    reader = csv.DictReader(text.splitlines())
+    # A quoted field may hold line breaks: the reader gets the text whole, not split into lines.
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     if reader.fieldnames is None or fields.text not in reader.fieldnames:
         raise InputTextError(f"{file}: no {fields.text!r} column (columns: {reader.fieldnames})")
-    for number, row in enumerate(reader, start=2):
+    line = reader.line_num + 1  # where the next row starts
+    for number, row in enumerate(reader, start=1):
         try:
-            yield _document(row, fields, f"{file}:{number}", default_id=str(number - 1))
+            yield _document(row, fields, f"{file}:{line}", default_id=str(number))
         except ValueError as error:
-            yield CorpusProblem(f"{file}:{number}", str(error))
+            yield CorpusProblem(f"{file}:{line}", str(error))
+        line = reader.line_num + 1
 
 
 def _document(row: dict[str, object], fields: Fields, source: str, default_id: str) -> Document:

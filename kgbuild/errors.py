@@ -5,6 +5,7 @@ KgBuildError
 ├── InputTextError       text to extract from is empty or not UTF-8
 ├── ModelLoadError       a model directory is missing, incomplete or inconsistent
 ├── LabelError           a label or entity type the model does not know
+├── PackageDataError     a file the package ships (its ontologies) is missing: a broken install
 ├── CheckpointError      a training run cannot be resumed (names the state file and what to do)
 ├── RemoteStoreError     a remote store refused a write or could not be reached (names the URL);
                          also a ConnectionError
@@ -37,6 +38,10 @@ class ModelLoadError(KgBuildError):
 
 class LabelError(KgBuildError):
     """A label or entity type is unknown to the model."""
+
+
+class PackageDataError(KgBuildError):
+    """A data file that ships inside the package is missing."""
 
 
 class CheckpointError(KgBuildError):

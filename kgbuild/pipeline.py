@@ -11,9 +11,7 @@ from itertools import islice
 from typing import Any
 
 from kgbuild.records import Document, Extraction, ParsedDocument
-from kgbuild.settings import MODELS_DIR
 
-RELATION_NAMES_FILE = MODELS_DIR.parent / "ontologies" / "wikidata-relations.json"
 WINDOW_BATCHES = 8  # extractor batches per window of documents
 
 
@@ -43,11 +41,16 @@ class FoundRelation:
 
 @cache
 def relation_names() -> dict[str, str]:
-    """Readable names of relation labels (Wikidata property ids); other labels name themselves."""
-    if RELATION_NAMES_FILE.is_file():
-        names: dict[str, str] = json.loads(RELATION_NAMES_FILE.read_text(encoding="utf-8"))
-        return names
-    return {}
+    """Readable names of relation labels (Wikidata property ids); other labels name themselves.
+
+    Raises:
+        PackageDataError: the ontologies are missing from the installed package.
+
+    """
+    from kgbuild.settings import ontology_file
+
+    names: dict[str, str] = json.loads(ontology_file("wikidata-relations.json").read_text(encoding="utf-8"))
+    return names
 
 
 def extract_documents(
@@ -130,6 +133,7 @@ def build_knowledge_graph(
     batch_size: int = 32,
     base: str | None = None,
     on_document: Callable[[DocumentExtraction, BuildReport], None] | None = None,
+    corpus: str = "",
 ) -> BuildReport:
     """Extract new and changed documents of a corpus into the knowledge-graph directory `kg`.
 
@@ -144,13 +148,15 @@ def build_knowledge_graph(
         kg: a `KnowledgeGraphDir`; extractor: a `RelationExtractor`; parser: a `SpacyParser`.
         min_confidence: the least confidence of a triple kept; below 0.5 the extractor is also asked for
             the candidates under its calibrated decision (its `relation_floor`).
+        corpus: what the run record's ``prov:used`` names (the corpus path); the record is written before
+            the first document, so a killed run leaves one, and completed with the run's counts at its end.
 
     """
     from datetime import UTC, datetime
 
     from kgbuild.corpus import CorpusProblem
     from kgbuild.named import add_named_entities, missing_types
-    from kgbuild.rdf.graph import ModelInfo, document_nquads, run_nquads
+    from kgbuild.rdf.graph import ModelInfo, RunCounts, document_nquads, run_nquads
     from kgbuild.rdf.iris import DEFAULT_BASE, IriMinter
     from kgbuild.rdf.store import content_hash
     from kgbuild.resolution import RESOLUTION_VERSION, resolve_document
@@ -169,6 +175,7 @@ def build_knowledge_graph(
     finished = kg.finished()
     report = BuildReport()
     digests: dict[str, str] = {}
+    longest = getattr(parser, "max_document_chars", None)
 
     def pending() -> Iterator[Document]:
         for item in items:
@@ -176,6 +183,8 @@ def build_knowledge_graph(
                 report.failed.append(f"{item.source}: {item.reason}")
             elif item.id in digests:
                 report.failed.append(f"{item.id}: duplicate document id")
+            elif longest is not None and len(item.text) > longest:
+                report.failed.append(f"{item.id}: {len(item.text):,} characters, over the {longest:,} read at most")
             else:
                 digests[item.id] = content_hash(item, model_key)
                 if finished.get(item.id) == digests[item.id]:
@@ -187,6 +196,8 @@ def build_knowledge_graph(
         for result in extract_documents(pending(), extractor, parser, batch_size):
             extraction = add_named_entities(result.parsed, result.extraction, missing)
             nquads, stats = document_nquads(resolve_document(result.parsed, extraction), minter, model, min_confidence)
+            if not report.documents:  # on record before the graph changes: a killed run leaves its record
+                kg.write_run(*run_nquads(minter, model, started, corpus))
             kg.write_document(result.parsed.document.id, digests[result.parsed.document.id], nquads)
             report.documents += 1
             report.sentences += len(result.parsed.text.sentence_starts)
@@ -196,6 +207,6 @@ def build_knowledge_graph(
                 on_document(result, report)
     if report.documents:
         ended = datetime.now(UTC).isoformat(timespec="seconds")
-        run_id, record = run_nquads(minter, model, started, ended, str(kg.path), report.documents)
-        kg.write_run(run_id, record)
+        counts = RunCounts(report.documents, report.skipped_unchanged, len(report.failed), len(kg.finished()))
+        kg.write_run(*run_nquads(minter, model, started, corpus, ended, counts))
     return report

@@ -197,12 +197,14 @@ def _one_sense_per_document(
     readings: dict[str, list[int]] = defaultdict(list)
     for root in sorted(set(target)):
         readings[normalize_label(surfaces[root])].append(root)
+    # Each reading's members, gathered once: a join moves members between roots of one name only.
+    members_of = _members(target)
     for roots in readings.values():
         if len(roots) < 2:
             continue
 
         def weight(root: int) -> tuple[int, float, int]:
-            members = [i for i in range(len(target)) if target[i] == root]
+            members = members_of[root]
             return sum(len(entities[i].mentions) for i in members), max(entities[i].confidence for i in members), -root
 
         ordered = sorted(roots, key=weight, reverse=True)
@@ -210,9 +212,46 @@ def _one_sense_per_document(
         for root in ordered[1:]:  # a reading related to one already joined stays apart
             if all(frozenset((root, other)) not in related for other in joined):
                 joined.append(root)
-        for index, root in enumerate(target):
-            if root in joined:
+        for root in joined[1:]:
+            for index in members_of[root]:
                 target[index] = keep
+
+
+def _members(target: list[int]) -> dict[int, list[int]]:
+    """Map each root (a value of `target`), in increasing order, to the entities that point at it."""
+    members: dict[int, list[int]] = {root: [] for root in sorted(set(target))}
+    for index, root in enumerate(target):
+        members[root].append(index)
+    return members
+
+
+def _short_form_candidates(entities: list[PredictedEntity], surfaces: list[str]) -> list[list[int]]:
+    """For each entity, the entities whose name it could shorten, longest name first.
+
+    A person's short form shares the long form's first or last word and anything else's is its
+    acronym: an index on those keys keeps long documents (thousands of entities) from comparing every pair.
+    """
+    by_length = sorted(range(len(entities)), key=lambda i: -len(surfaces[i]))
+    rank = {entity: position for position, entity in enumerate(by_length)}
+    first_word: dict[str, list[int]] = defaultdict(list)
+    last_word: dict[str, list[int]] = defaultdict(list)
+    acronym: dict[str, list[int]] = defaultdict(list)
+    words = [_words(surface) for surface in surfaces]
+    for index in by_length:
+        if words[index]:
+            first_word[words[index][0]].append(index)
+            last_word[words[index][-1]].append(index)
+        acronym[_acronym(surfaces[index])].append(index)
+    pools: list[list[int]] = []
+    for index, entity in enumerate(entities):
+        if not words[index]:
+            pools.append([])
+        elif entity.type in PERSON_TYPES:
+            pool = {*first_word.get(words[index][0], ()), *last_word.get(words[index][-1], ())}
+            pools.append(sorted(pool, key=rank.__getitem__))
+        else:
+            pools.append(acronym.get(surfaces[index].replace(".", ""), []))
+    return pools
 
 
 def resolve_document(parsed: ParsedDocument, extraction: Extraction) -> ResolvedDocument:
@@ -222,29 +261,33 @@ def resolve_document(parsed: ParsedDocument, extraction: Extraction) -> Resolved
         raise ValueError(f"document {parsed.document.id!r}: an entity without mentions")
     surfaces = [max((parsed.surface(m) for m in e.mentions), key=len) for e in entities]
     target = list(range(len(entities)))
-    by_length = sorted(range(len(entities)), key=lambda i: -len(surfaces[i]))
     title = parsed.document.title
     names_title = [bool(title) and title_match(surface, title) >= TITLE_MATCH for surface in surfaces]
-    for short in range(len(entities)):
-        candidates = {
-            surfaces[long].casefold(): long
-            for long in by_length
-            if long != short
-            and entities[long].type == entities[short].type
-            and _short_form_of(surfaces[short], surfaces[long], entities[short].type)
-            and (names_title[long] or not names_title[short])  # the passage's subject keeps its name
-        }
+    # A name's long forms depend only on its surface, type and title match: a long document repeats names.
+    long_forms: dict[tuple[str, str, bool], dict[str, int]] = {}
+    for short, pool in enumerate(_short_form_candidates(entities, surfaces)):
+        reading = (surfaces[short], entities[short].type, names_title[short])
+        if reading not in long_forms:
+            long_forms[reading] = {
+                surfaces[long].casefold(): long
+                for long in pool
+                if long != short
+                and entities[long].type == entities[short].type
+                and _short_form_of(surfaces[short], surfaces[long], entities[short].type)
+                and (names_title[long] or not names_title[short])  # the passage's subject keeps its name
+            }
+        candidates = long_forms[reading]
         if len(candidates) == 1:  # "Smith" with both "John Smith" and "Mary Smith" stays on its own
             target[short] = next(iter(candidates.values()))
     _follow_chains(target)
     _one_sense_per_document(entities, surfaces, target, extraction.relations)
-    members_of = {root: [i for i in range(len(entities)) if target[i] == root] for root in sorted(set(target))}
+    members_of = _members(target)
     titled = _title_entity(parsed, entities, members_of) if title else None
     if title:
         titled = _join_title_surname(entities, surfaces, target, title, titled)
     roots = sorted(set(target))
     position = {root: i for i, root in enumerate(roots)}
-    members_of = {root: [i for i in range(len(entities)) if target[i] == root] for root in roots}
+    members_of = _members(target)
     resolved = []
     for root in roots:
         members = members_of[root]

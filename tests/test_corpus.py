@@ -37,3 +37,24 @@ def test_bad_jsonl_rows_are_reported_with_their_line(tmp_path):
     items = list(read_corpus(jsonl))
     assert [type(i).__name__ for i in items] == ["Document", "CorpusProblem", "CorpusProblem"]
     assert items[1].source.endswith("c.jsonl:2")
+
+
+def test_csv_fields_keep_their_line_breaks_and_rows_their_first_line(tmp_path):
+    table = tmp_path / "c.csv"
+    table.write_bytes(b'id,text\r\nr1,"Ann lives in Hamburg.\nShe sings."\r\nr2,\r\nr3,Bo ran.\r\n')
+    items = list(read_corpus(table))
+    assert items[0] == Document("r1", "Ann lives in Hamburg.\nShe sings.")
+    assert isinstance(items[1], CorpusProblem) and items[1].source.endswith("c.csv:4")  # the row after a 2-line field
+    assert items[2] == Document("r3", "Bo ran.")
+
+
+def test_a_problem_names_its_file_once(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "noise.txt").write_bytes(b"\xff\xfe\x00garbage")
+    jsonl = tmp_path / "c.jsonl"
+    jsonl.write_bytes(b'{"id": "a", "text": "ok"}\n\xff\xfe\n')
+    for corpus in (folder, jsonl):
+        [problem] = [p for p in read_corpus(corpus) if isinstance(p, CorpusProblem)]
+        line = f"{problem.source}: {problem.reason}"  # as `kgbuild extract` lists it
+        assert line.count(corpus.name if corpus == jsonl else "noise.txt") == 1 and "not UTF-8" in line

@@ -44,17 +44,21 @@ class EncodedText:
         return len(self.word_starts)
 
 
+ENCODE_WORDS_AT_ONCE = 4096  # the tokenizer keeps a heavy object per word: a long document goes in blocks
+
+
 def encode_words(tokenizer: Any, words: Sequence[str]) -> EncodedText:
     """Split `words` into word pieces; a word the tokenizer drops becomes ``[UNK]``."""
-    pieces_per_word = tokenizer(list(words), add_special_tokens=False)["input_ids"] if words else []
     input_ids: list[int] = []
     shape_ids: list[int] = []
     word_starts: list[int] = []
-    for word, pieces in zip(words, pieces_per_word, strict=True):
-        word_starts.append(len(input_ids))
-        pieces = pieces or [tokenizer.unk_token_id]
-        input_ids.extend(pieces)
-        shape_ids.extend([word_shape(word)] * len(pieces))
+    for first in range(0, len(words), ENCODE_WORDS_AT_ONCE):
+        block = list(words[first : first + ENCODE_WORDS_AT_ONCE])
+        for word, pieces in zip(block, tokenizer(block, add_special_tokens=False)["input_ids"], strict=True):
+            word_starts.append(len(input_ids))
+            pieces = pieces or [tokenizer.unk_token_id]
+            input_ids.extend(pieces)
+            shape_ids.extend([word_shape(word)] * len(pieces))
     return EncodedText(tuple(input_ids), tuple(shape_ids), tuple(word_starts))
 
 

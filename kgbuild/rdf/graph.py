@@ -9,10 +9,10 @@ is kept out of the graph and counted.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from rdflib import OWL, RDF, RDFS, XSD, Dataset, Graph, Literal, URIRef
@@ -23,8 +23,6 @@ from kgbuild.rdf.iris import IriMinter, normalize_label
 from kgbuild.rdf.namespaces import CONLL, KG, WDT
 from kgbuild.records import ParsedDocument, Span
 from kgbuild.resolution import ResolvedDocument, ResolvedEntity
-
-ONTOLOGY_DIR = Path(__file__).resolve().parent.parent.parent / "ontologies"
 
 ENTITY_CLASSES = {
     "PER": KG.Person, "Peop": KG.Person,
@@ -91,10 +89,19 @@ def predicate(label: str) -> URIRef:
 
 @cache
 def constraints() -> tuple[dict[URIRef, URIRef], dict[URIRef, URIRef]]:
-    """Domain and range of every property declared in ``ontologies/*.ttl``."""
+    """Domain and range of every property declared in the shipped ontologies (``kgbuild/ontologies/*.ttl``).
+
+    Raises:
+        PackageDataError: the ontologies are missing: without them every triple would pass unchecked.
+
+    """
+    from kgbuild.settings import ontology_file
+
     ontology = Graph()
-    for file in sorted(ONTOLOGY_DIR.glob("*.ttl")):
+    for file in sorted(ontology_file("core.ttl").parent.glob("*.ttl")):
         ontology.parse(file, format="turtle")
+    for name in ("conll04.ttl", "wikidata.ttl"):
+        ontology_file(name)
     domains = {URIRef(str(s)): URIRef(str(o)) for s, o in ontology.subject_objects(RDFS.domain)}
     ranges = {URIRef(str(s)): URIRef(str(o)) for s, o in ontology.subject_objects(RDFS.range)}
     return domains, ranges
@@ -107,21 +114,35 @@ def fits(kind: URIRef, expected: URIRef | None) -> bool:
 
 def _sentence(parsed: ParsedDocument, *spans: Span) -> tuple[str, int]:
     """Return the text of the sentences holding `spans`, and its character offset."""
-    starts = parsed.text.sentence_starts
-    first = max(s for s in starts if s <= min(span.start for span in spans))
+    starts = parsed.text.sentence_starts  # increasing: a binary search keeps long documents linear
+    first = starts[max(bisect_right(starts, min(span.start for span in spans)) - 1, 0)]
     last_word = max(span.end for span in spans) - 1
-    following = [s for s in starts if s > last_word]
-    end_word = (following[0] if following else len(parsed.text.tokens)) - 1
+    following = bisect_right(starts, last_word)
+    end_word = (starts[following] if following < len(starts) else len(parsed.text.tokens)) - 1
     begin, end = parsed.char_starts[first], parsed.char_ends[end_word]
     return parsed.document.text[begin:end], begin
 
 
 def _closest_mentions(head: ResolvedEntity, tail: ResolvedEntity) -> tuple[Span, Span]:
-    """Return the head and tail mentions nearest each other: where the relation was most likely read."""
-    return min(
-        ((h, t) for h in head.mentions for t in tail.mentions),
-        key=lambda pair: (abs(pair[0].start - pair[1].start), pair[0].start),
-    )
+    """Return the head and tail mentions nearest each other: where the relation was most likely read.
+
+    The nearest start on either side of each head mention, by binary search (an entity of a long document
+    has thousands of mentions); ties go to the earlier head mention, then the earlier tail mention.
+    """
+    order = sorted(range(len(tail.mentions)), key=lambda i: (tail.mentions[i].start, i))
+    starts = [tail.mentions[i].start for i in order]
+    best: tuple[int, int, int, Span, Span] | None = None  # (distance, head start, tail position, head, tail)
+    for h in head.mentions:
+        at = bisect_left(starts, h.start)
+        before = bisect_left(starts, starts[at - 1]) if at else None  # the first of equal starts
+        for position in {i for i in (before, at) if i is not None and i < len(starts)}:
+            t = tail.mentions[order[position]]
+            candidate = (abs(h.start - t.start), h.start, order[position], h, t)
+            if best is None or candidate[:3] < best[:3]:
+                best = candidate
+    if best is None:
+        raise ValueError("an entity without mentions")
+    return best[3], best[4]
 
 
 def add_document(
@@ -207,23 +228,51 @@ def document_nquads(
     return "".join(line + "\n" for line in sorted(lines) if line.strip()), stats
 
 
+@dataclass(frozen=True, slots=True)
+class RunCounts:
+    """What a finished run did: documents it extracted, found unchanged and could not read; the graph's total."""
+
+    extracted: int
+    unchanged: int
+    failed: int
+    in_graph: int
+
+
 def run_nquads(
-    minter: IriMinter, model: ModelInfo, started: str, ended: str, corpus: str, documents: int
+    minter: IriMinter,
+    model: ModelInfo,
+    started: str,
+    corpus: str,
+    ended: str | None = None,
+    counts: RunCounts | None = None,
 ) -> tuple[str, str]:
-    """Return the run's id and its PROV-O record (N-Quads, in the run's own named graph)."""
+    """Return the run's id and its PROV-O record (N-Quads, in the run's own named graph).
+
+    Without `ended` the record is that of a run under way: written before its first document, it stays
+    as it is when the run is killed, and the finished run replaces it with its end and its counts.
+    """
     run = URIRef(minter.run(started, corpus))
     dataset = Dataset()
     graph = dataset.graph(run)
     model_iri = URIRef(minter.model(model.name, model.version))
+    if ended is None or counts is None:
+        comment = "started, no end recorded: still running, or stopped before it finished"
+    else:
+        comment = (
+            f"{counts.extracted} documents extracted by this run, {counts.unchanged} unchanged, {counts.failed} "
+            f"failed; the graph held {counts.in_graph} documents when it ended"
+        )
     for p, o in (
         (RDF.type, KG.ExtractionRun),
         (PROV.startedAtTime, Literal(started, datatype=XSD.dateTime)),
-        (PROV.endedAtTime, Literal(ended, datatype=XSD.dateTime)),
         (PROV.wasAssociatedWith, model_iri),
-        (PROV.used, Literal(corpus)),
-        (RDFS.comment, Literal(f"{documents} documents extracted")),
+        (RDFS.comment, Literal(comment)),
     ):
         graph.add((run, p, o))
+    if corpus:
+        graph.add((run, PROV.used, Literal(corpus)))
+    if ended is not None:
+        graph.add((run, PROV.endedAtTime, Literal(ended, datatype=XSD.dateTime)))
     graph.add((model_iri, RDF.type, KG.Extractor))
     graph.add((model_iri, RDFS.label, Literal(model.name)))
     graph.add((model_iri, KG.modelVersion, Literal(model.version)))

@@ -1,8 +1,8 @@
 """Closed namespaces for the ontology terms `kgbuild` writes: a typo raises instead of minting an IRI.
 
-`KG` is the core ontology (``ontologies/core.ttl``), `CONLL` the CoNLL04 relations
-(``ontologies/conll04.ttl``) and `WDT` the 96 Wikidata properties of Re-DocRED under their real
-IRIs (``ontologies/wikidata.ttl``).
+`KG` is the core ontology (``kgbuild/ontologies/core.ttl``), `CONLL` the CoNLL04 relations
+(``kgbuild/ontologies/conll04.ttl``) and `WDT` the 96 Wikidata properties of Re-DocRED under their real
+IRIs (``kgbuild/ontologies/wikidata.ttl``).
 """
 
 from __future__ import annotations

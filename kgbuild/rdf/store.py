@@ -19,8 +19,8 @@ import hashlib
 import io
 import json
 import os
+import secrets
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +38,23 @@ def content_hash(document: Document, model: str) -> str:
 
 
 def write_atomically(path: Path, content: str) -> None:
-    """Write `content` to `path`: readers see the old file or the new one, never a part."""
+    """Write `content` to `path`: readers see the old file or the new one, never a part.
+
+    The file gets the mode any new file gets under the umask (0644 under the usual 022), not the 0600
+    that `tempfile` gives its files.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=".", suffix=".partial", delete=False) as handle:
-        handle.write(content)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(handle.name, path)
+    partial = path.parent / f".{path.name}.{secrets.token_hex(8)}.partial"
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with open(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 class KnowledgeGraphDir:
@@ -52,6 +62,8 @@ class KnowledgeGraphDir:
 
     def __init__(self, path: str | Path, create: bool = False):
         self.path = Path(path)
+        if self.path.exists() and not self.path.is_dir():
+            raise InputTextError(f"{self.path}: a file, not a knowledge-graph directory")
         if create:
             self.path.mkdir(parents=True, exist_ok=True)
         elif not (self.path / "documents").is_dir():
