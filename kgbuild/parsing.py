@@ -1,8 +1,9 @@
 """Split documents into sentences and words with spaCy, keeping each word's character offsets.
 
-A long document is read in pieces of at most `PIECE_CHARS` characters, cut between paragraphs where it
-can be, else between sentences, else between words: spaCy never sees more than its ``max_length``, holds
-one piece's `Doc` at a time, and every word keeps its character offset in the whole document.
+A document longer than `WHOLE_CHARS` characters is read in pieces of at most `PIECE_CHARS`, cut between
+paragraphs where it can be, else between sentences, else between words: spaCy never sees more than its
+``max_length``, holds one piece's `Doc` at a time, and every word keeps its character offset in the whole
+document. Shorter ones (every passage of the benchmark corpora) are read whole, as spaCy reads them best.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from kgbuild.settings import spacy_model_name
 
 # Tagging and lemmas are not used; the parser gives sentences, and NER the types the extractor lacks.
 _UNUSED = ("tagger", "attribute_ruler", "lemmatizer")
+WHOLE_CHARS = 20_000  # read whole up to this length; longer documents go in pieces
 PIECE_CHARS = 2_000  # about a paragraph: spaCy holds a batch of 64 pieces, and its memory grows with their words
 MAX_DOCUMENT_CHARS = 50_000_000  # longer documents fail alone, named, rather than exhaust memory
 # Where a piece may end, best first: after a blank line, after a sentence's end, after any whitespace.
@@ -62,7 +64,8 @@ class SpacyParser:
     """Turn documents into `ParsedDocument` records; the spaCy pipeline loads on first use.
 
     Args:
-        piece_chars: the most characters spaCy reads at once (see `piece_bounds`).
+        piece_chars: the most characters spaCy reads at once of a long document (see `piece_bounds`).
+        whole_chars: documents up to this length are read in one piece.
         max_document_chars: the longest document a build reads (`kgbuild.pipeline` fails longer ones alone).
 
     """
@@ -73,12 +76,14 @@ class SpacyParser:
         batch_size: int = 64,
         piece_chars: int = PIECE_CHARS,
         max_document_chars: int = MAX_DOCUMENT_CHARS,
+        whole_chars: int = WHOLE_CHARS,
     ):
         if piece_chars <= 0 or max_document_chars <= 0:
             raise ValueError(f"piece_chars and max_document_chars must be > 0, got {piece_chars}, {max_document_chars}")
         self.name = name
         self.batch_size = batch_size
         self.piece_chars = piece_chars
+        self.whole_chars = whole_chars
         self.max_document_chars = max_document_chars
         self._nlp: Any = None
 
@@ -87,7 +92,7 @@ class SpacyParser:
         """The loaded spaCy pipeline."""
         if self._nlp is None:
             self._nlp = load_spacy(self.name)
-            self._nlp.max_length = max(self._nlp.max_length, self.piece_chars)
+            self._nlp.max_length = max(self._nlp.max_length, self.piece_chars, self.whole_chars)
         return self._nlp
 
     def parse(self, documents: Iterable[Document]) -> Iterator[ParsedDocument]:
@@ -100,7 +105,8 @@ class SpacyParser:
 
         def pieces() -> Iterator[tuple[str, tuple[Document, int, bool]]]:
             for document in documents:
-                bounds = piece_bounds(_check(document).text, self.piece_chars)
+                text = _check(document).text
+                bounds = [(0, len(text))] if len(text) <= self.whole_chars else piece_bounds(text, self.piece_chars)
                 for start, end in bounds:
                     yield document.text[start:end], (document, start, end == len(document.text))
 

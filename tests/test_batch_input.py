@@ -105,7 +105,7 @@ def test_a_long_document_in_pieces_gives_the_graph_of_one_reading_with_exact_off
     text = "\n\n".join(f"{paragraph} Rome is in Lazio {i}." for i in range(8))
     extractor = RelationExtractor.load(tiny_model)
     graphs = {}
-    for name, parser in (("whole", SpacyParser()), ("pieces", SpacyParser(piece_chars=300))):
+    for name, parser in (("whole", SpacyParser()), ("pieces", SpacyParser(piece_chars=300, whole_chars=0))):
         kg = KnowledgeGraphDir(tmp_path / name, create=True)
         report = build_knowledge_graph([Document("long", text)], kg, extractor, parser, "tiny", "1", min_confidence=0)
         assert report.documents == 1 and not report.failed

@@ -50,7 +50,7 @@ def test_piece_bounds_cut_at_paragraphs_then_sentences_then_words():
 def test_a_long_document_read_in_pieces_keeps_offsets_into_the_whole_text(parser):
     paragraph = "Ann Smith works for Acme in Rome. She was born on 4 May 1950.\n\n"
     text = paragraph * 40 + "Bo Lee lives in Paris."
-    in_pieces = SpacyParser(piece_chars=300)
+    in_pieces = SpacyParser(piece_chars=300, whole_chars=0)
     [parsed] = in_pieces.parse([Document("long", text)])
     assert [parsed.surface(Span(i, i + 1)) for i in range(len(parsed.text.tokens))] == list(parsed.text.tokens)
     assert parsed.text.tokens[-6:] == ("Bo", "Lee", "lives", "in", "Paris", ".")
@@ -65,7 +65,7 @@ def test_a_long_document_read_in_pieces_keeps_offsets_into_the_whole_text(parser
 
 
 def test_documents_read_in_pieces_come_out_whole_and_in_order():
-    parser = SpacyParser(piece_chars=30, batch_size=2)
+    parser = SpacyParser(piece_chars=30, batch_size=2, whole_chars=0)
     documents = [Document(f"d{i}", "Ann sang in Rome. " * (i + 1)) for i in range(4)]
     parsed = list(parser.parse(documents))
     assert [p.document.id for p in parsed] == ["d0", "d1", "d2", "d3"]
