@@ -24,7 +24,7 @@ RECIPES = {
     "mpnet lora r16": {"base_model": "all-mpnet-base-v2", "lora_rank": 16},
     "mpnet top 4 of 12": {"base_model": "all-mpnet-base-v2", "train_layers": 4},
     "mpnet top 2 of 12": {"base_model": "all-mpnet-base-v2", "train_layers": 2},
-    "mpnet full, 256-piece windows": {"base_model": "all-mpnet-base-v2", "max_length": 256},
+    "mpnet full 256-piece windows": {"base_model": "all-mpnet-base-v2", "max_length": 256},
     "mpnet inference only": {"base_model": "all-mpnet-base-v2", "inference": True},
     "minilm inference only": {"inference": True},
 }
