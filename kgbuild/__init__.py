@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from kgbuild.corpus import CorpusProblem, Fields, read_corpus
 from kgbuild.embedding import BertEncoder, Encoder, HashingEncoder, load_text_encoder
-from kgbuild.errors import DataFormatError, InputTextError, KgBuildError, LabelError, ModelLoadError
+from kgbuild.errors import ClusterError, DataFormatError, InputTextError, KgBuildError, LabelError, ModelLoadError
 from kgbuild.extraction.datasets import read_examples
 from kgbuild.extraction.evaluate import evaluate, score_extractions
 from kgbuild.facts import DocumentFact, EntityFact, GraphFacts, TripleFact, document_id, read_facts
@@ -17,12 +17,15 @@ from kgbuild.parsing import SpacyParser
 from kgbuild.pipeline import (
     BuildReport,
     DocumentExtraction,
+    DocumentGraph,
     FoundRelation,
+    GraphSettings,
     build_knowledge_graph,
     extract_documents,
     found_relations,
     relation_names,
 )
+from kgbuild.ray_engine import RayEngine
 from kgbuild.rdf.iris import IriMinter, normalize_label
 from kgbuild.rdf.store import KnowledgeGraphDir
 from kgbuild.records import (
@@ -52,11 +55,13 @@ _LAZY = {
 __all__ = [
     "BertEncoder",
     "BuildReport",
+    "ClusterError",
     "CorpusProblem",
     "DataFormatError",
     "Document",
     "DocumentExtraction",
     "DocumentFact",
+    "DocumentGraph",
     "Encoder",
     "EntityAnnotation",
     "EntityFact",
@@ -65,6 +70,7 @@ __all__ = [
     "Fields",
     "FoundRelation",
     "GraphFacts",
+    "GraphSettings",
     "HashingEncoder",
     "InputTextError",
     "IriMinter",
@@ -75,6 +81,7 @@ __all__ = [
     "ParsedDocument",
     "PredictedEntity",
     "PredictedRelation",
+    "RayEngine",
     "RelationAnnotation",
     "RelationExtractor",
     "SpacyParser",

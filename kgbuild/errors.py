@@ -4,7 +4,8 @@ KgBuildError
 ├── DataFormatError      a training/evaluation file is malformed (names file and line)
 ├── InputTextError       text to extract from is empty or not UTF-8
 ├── ModelLoadError       a model directory is missing, incomplete or inconsistent
-└── LabelError           a label or entity type the model does not know
+├── LabelError           a label or entity type the model does not know
+└── ClusterError         a Ray cluster cannot be reached, or lost every worker during a run
 """
 
 from __future__ import annotations
@@ -28,3 +29,7 @@ class ModelLoadError(KgBuildError):
 
 class LabelError(KgBuildError):
     """A label or entity type is unknown to the model."""
+
+
+class ClusterError(KgBuildError):
+    """The Ray engine cannot reach its cluster, or the cluster cannot finish the run."""

@@ -1,0 +1,212 @@
+"""The Ray engine: each document's graph built by an actor pool on a Ray cluster, written by this process.
+
+Ray Data holds the pending documents (read by `kgbuild.corpus` and filtered by `build_knowledge_graph`,
+so both engines see the same documents) and runs `kgbuild.pipeline.document_graphs` with `map_batches`
+over `GraphActor`, a callable class: each actor loads the model once. Each batch's graphs come back to
+this process, which writes them as they arrive, so a killed run loses the batches in flight and its
+rerun skips every document already written. Ray restarts an actor that dies with its node and retries
+its batch; a cluster left with no CPU for any actor is reported (`ClusterError`), not waited on forever.
+
+Actors declare fractional CPUs (0.5 by default): on a 2-core machine a pool of two 1-CPU actors left
+Ray Data no CPU for its other tasks and stalled. `import ray` happens only when the engine runs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import queue
+import socket
+import threading
+import time
+from collections.abc import Generator, Iterable
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any
+
+from kgbuild.errors import ClusterError
+from kgbuild.pipeline import DocumentGraph, GraphSettings, document_graphs
+from kgbuild.records import Document
+
+SLICE_DOCUMENTS = 10_000  # pending documents per Ray dataset: the driver never holds a whole large corpus
+POLL_SECONDS = 0.5  # how often the driver checks the cluster while it waits for a batch
+CONNECT_SECONDS = 5.0  # a Ray address that accepts no TCP connection within this is unreachable
+
+
+@dataclass(frozen=True, slots=True)
+class RayEngine:
+    """Build document graphs on Ray; pass it as `build_knowledge_graph(..., engine=RayEngine(...))`.
+
+    Args:
+        model_dir: the extractor's directory, at the same path on every node.
+        address: a running cluster (``HOST:PORT``, ``auto`` or ``ray://...``); None starts Ray here.
+        actors: actors in the pool, each with its own copy of the model.
+        batch_size: documents per `map_batches` batch: the unit of work retried and handed back.
+        actor_cpus: CPUs each actor declares to Ray; fractional so Ray Data keeps a CPU for its tasks.
+        threads: torch threads in each actor.
+        stall_seconds: give up after the cluster has had no CPU for an actor this long.
+
+    """
+
+    model_dir: str
+    address: str | None = None
+    actors: int = 2
+    batch_size: int = 32
+    actor_cpus: float = 0.5
+    threads: int = 1
+    spacy_model: str | None = None
+    stall_seconds: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.actors < 1 or self.batch_size < 1 or self.threads < 1:
+            raise ValueError(
+                f"actors, batch_size and threads must be >= 1, got {self.actors}, {self.batch_size}, {self.threads}"
+            )
+        if not self.actor_cpus > 0 or not self.stall_seconds > 0:
+            raise ValueError(f"actor_cpus and stall_seconds must be > 0, got {self.actor_cpus}, {self.stall_seconds}")
+
+    def __call__(self, documents: Iterable[Document], settings: GraphSettings) -> Generator[DocumentGraph, None, None]:
+        """Yield the graph of every document, in the order their batches finish.
+
+        Raises:
+            ClusterError: the cluster cannot be reached, a batch failed for good, or no CPU is left.
+
+        """
+        try:
+            import ray
+        except ImportError:
+            raise ClusterError("the Ray engine needs Ray: pip install 'kgbuild[ray]'") from None
+        pending = iter(documents)
+        started_here = False
+        try:
+            while part := list(islice(pending, SLICE_DOCUMENTS)):
+                started_here = started_here or _connect(self.address)
+                yield from self._graphs(part, settings)
+        finally:
+            if started_here:
+                ray.shutdown()
+
+    def _graphs(self, documents: list[Document], settings: GraphSettings) -> Generator[DocumentGraph, None, None]:
+        import ray
+
+        rows = [{"id": d.id, "text": d.text, "title": d.title, "metadata": json.dumps(d.metadata)} for d in documents]
+        graphs = ray.data.from_items(rows, override_num_blocks=math.ceil(len(rows) / self.batch_size)).map_batches(
+            GraphActor,
+            fn_constructor_args=(self.model_dir, self.spacy_model, settings, self.batch_size, self.threads),
+            batch_size=self.batch_size,
+            batch_format="pyarrow",
+            concurrency=self.actors,
+            num_cpus=self.actor_cpus,
+        )
+        arrived: queue.Queue[dict[str, Any] | BaseException | None] = queue.Queue()
+        threading.Thread(target=_consume, args=(graphs, arrived), daemon=True).start()
+        without_cpu = 0.0
+        while True:
+            try:
+                row = arrived.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                without_cpu = 0.0 if _cluster_cpus() >= self.actor_cpus else without_cpu + POLL_SECONDS
+                if without_cpu >= self.stall_seconds:
+                    raise ClusterError(
+                        f"the Ray cluster ({self.address or 'local'}) has had no CPU for an actor for "
+                        f"{self.stall_seconds:.0f} s: every worker is gone; the documents written so far are kept, "
+                        "rerun the same command once workers are back"
+                    ) from None
+                continue
+            if row is None:
+                return
+            if isinstance(row, BaseException):
+                reason = str(row).strip().splitlines()[-1] if str(row).strip() else type(row).__name__
+                raise ClusterError(
+                    f"the Ray run failed ({reason}); the documents written so far are kept, rerun to finish"
+                ) from row
+            yield DocumentGraph(**row)
+
+
+class GraphActor:
+    """A Ray Data callable class: loads the model once, then builds the graphs of each batch of documents."""
+
+    def __init__(self, model_dir: str, spacy_model: str | None, settings: GraphSettings, batch_size: int, threads: int):
+        import torch
+
+        from kgbuild.extraction.extractor import RelationExtractor
+        from kgbuild.parsing import SpacyParser
+
+        torch.set_num_threads(threads)
+        self.extractor = RelationExtractor.load(model_dir)
+        self.parser = SpacyParser(spacy_model)
+        self.settings = settings
+        self.batch_size = batch_size
+
+    def __call__(self, batch: Any) -> Any:
+        """Map a pyarrow table of documents to a pyarrow table of their graphs."""
+        import pyarrow
+
+        documents = [
+            Document(row["id"], row["text"], row["title"], tuple(tuple(pair) for pair in json.loads(row["metadata"])))
+            for row in batch.to_pylist()
+        ]
+        graphs = document_graphs(documents, self.extractor, self.parser, self.settings, self.batch_size)
+        return pyarrow.Table.from_pylist(
+            [
+                {
+                    "document_id": g.document_id,
+                    "nquads": g.nquads,
+                    "sentences": g.sentences,
+                    "triples": g.triples,
+                    "rejected": g.rejected,
+                }
+                for g in graphs
+            ]
+        )
+
+
+def _consume(graphs: Any, arrived: queue.Queue[dict[str, Any] | BaseException | None]) -> None:
+    """Hand each row of `graphs` to the driver's thread as soon as its batch is done; then None or the error."""
+    try:
+        for row in graphs.iter_rows():
+            arrived.put(row)
+        arrived.put(None)
+    except BaseException as error:  # handed to the driver's thread, which raises it
+        arrived.put(error)
+
+
+def _connect(address: str | None) -> bool:
+    """Connect to `address` (None: start Ray here); return whether this call started the connection.
+
+    Raises:
+        ClusterError: nothing answers at `address`, or Ray refuses it.
+
+    """
+    import ray
+
+    if ray.is_initialized():
+        return False
+    if address and address not in ("auto", "local") and "://" not in address:
+        host, _, port = address.rpartition(":")
+        try:
+            socket.create_connection((host or "127.0.0.1", int(port)), timeout=CONNECT_SECONDS).close()
+        except (OSError, ValueError) as error:
+            raise ClusterError(
+                f"cannot reach a Ray cluster at {address!r} ({error}); start one there with `ray start --head` "
+                "or give --address HOST:PORT of its head node"
+            ) from None
+    started = time.monotonic()
+    try:
+        if address is None:
+            ray.init(include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+        else:
+            ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        raise ClusterError(f"cannot join the Ray cluster at {address!r}: {error}") from None
+    logging.getLogger(__name__).info("joined Ray in %.1f s", time.monotonic() - started)
+    return True
+
+
+def _cluster_cpus() -> float:
+    """CPUs of the cluster's live nodes, used or not."""
+    import ray
+
+    cpus: float = ray.cluster_resources().get("CPU", 0.0)  # type: ignore[no-untyped-call]
+    return cpus
