@@ -99,8 +99,18 @@ class RayEngine:
             concurrency=self.actors,
             num_cpus=self.actor_cpus,
         )
-        arrived: queue.Queue[dict[str, Any] | BaseException | None] = queue.Queue()
-        threading.Thread(target=_consume, args=(graphs, arrived), daemon=True).start()
+        # Bounded: a driver slower than the cluster holds Ray Data back rather than a growing backlog here.
+        arrived: queue.Queue[dict[str, Any] | BaseException | None] = queue.Queue(maxsize=self.batch_size)
+        stop = threading.Event()
+        threading.Thread(target=_consume, args=(graphs, arrived, stop), daemon=True).start()
+        try:
+            yield from self._arrivals(arrived)
+        finally:
+            stop.set()  # a run given up on stops at its next batch rather than working on unseen
+
+    def _arrivals(
+        self, arrived: queue.Queue[dict[str, Any] | BaseException | None]
+    ) -> Generator[DocumentGraph, None, None]:
         without_cpu = 0.0
         while True:
             try:
@@ -162,14 +172,30 @@ class GraphActor:
         )
 
 
-def _consume(graphs: Any, arrived: queue.Queue[dict[str, Any] | BaseException | None]) -> None:
+def _consume(graphs: Any, arrived: queue.Queue[dict[str, Any] | BaseException | None], stop: threading.Event) -> None:
     """Hand each row of `graphs` to the driver's thread as soon as its batch is done; then None or the error."""
     try:
         for row in graphs.iter_rows():
-            arrived.put(row)
-        arrived.put(None)
+            if not _hand_on(row, arrived, stop):
+                return  # leaving the iterator shuts the dataset's execution down
+        _hand_on(None, arrived, stop)
     except BaseException as error:  # handed to the driver's thread, which raises it
-        arrived.put(error)
+        _hand_on(error, arrived, stop)
+
+
+def _hand_on(
+    row: dict[str, Any] | BaseException | None,
+    arrived: queue.Queue[dict[str, Any] | BaseException | None],
+    stop: threading.Event,
+) -> bool:
+    """Put `row` in the queue once there is room; return False when the driver gave up first."""
+    while not stop.is_set():
+        try:
+            arrived.put(row, timeout=POLL_SECONDS)
+            return True
+        except queue.Full:
+            continue
+    return False
 
 
 def _connect(address: str | None) -> bool:
