@@ -210,7 +210,9 @@ def extract_command(
     ] = "wikidata",
     min_confidence: Annotated[float, typer.Option(help="Keep relations at least this confident.")] = 0.5,
     batch_size: Annotated[int, typer.Option(help="Documents per batch.")] = 32,
-    workers: Annotated[int, typer.Option(help="CPU threads for the model (0: torch's default).")] = 0,
+    workers: Annotated[
+        int, typer.Option(help="CPU threads for the model, per actor with --engine ray (0: torch's default; Ray: 1).")
+    ] = 0,
     show: Annotated[int, typer.Option(help="Print this many of the most confident triples at the end.")] = 15,
     alias_threshold: Annotated[
         float | None,

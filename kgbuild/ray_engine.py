@@ -1,11 +1,15 @@
 """The Ray engine: each document's graph built by an actor pool on a Ray cluster, written by this process.
 
 Ray Data holds the pending documents (read by `kgbuild.corpus` and filtered by `build_knowledge_graph`,
-so both engines see the same documents) and runs `kgbuild.pipeline.document_graphs` with `map_batches`
-over `GraphActor`, a callable class: each actor loads the model once. Each batch's graphs come back to
-this process, which writes them as they arrive, so a killed run loses the batches in flight and its
-rerun skips every document already written. Ray restarts an actor that dies with its node and retries
-its batch; a cluster left with no CPU for any actor is reported (`ClusterError`), not waited on forever.
+so both engines see the same documents) in blocks of one window each: the local engine's windows of
+`batch_size * WINDOW_BATCHES` documents, in corpus order. `map_batches` over `GraphActor`, a callable class
+(each actor loads the model once), runs `kgbuild.pipeline.document_graphs` on a whole block, so an actor
+sorts and batches a window exactly as the local engine does and both write the same bytes (a batch padded
+differently moves confidences in their last float digits). The actor yields each extractor batch's graphs as
+soon as they are built, and this process writes them as they arrive, so a killed run loses the batches in
+flight and its rerun skips every document already written. Ray restarts an actor that dies with its node and
+retries its window (the documents it had already sent are not written twice); a cluster left with no CPU for
+any actor is reported (`ClusterError`), not waited on forever.
 
 Actors declare fractional CPUs (0.5 by default): on a 2-core machine a pool of two 1-CPU actors left
 Ray Data no CPU for its other tasks and stalled. `import ray` happens only when the engine runs.
@@ -15,21 +19,21 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import queue
 import socket
 import threading
 import time
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
 from kgbuild.errors import ClusterError
-from kgbuild.pipeline import DocumentGraph, GraphSettings, document_graphs
+from kgbuild.pipeline import WINDOW_BATCHES, DocumentGraph, GraphSettings, document_graphs
 from kgbuild.records import Document
 
-SLICE_DOCUMENTS = 10_000  # pending documents per Ray dataset: the driver never holds a whole large corpus
+SLICE_WINDOWS = 40  # windows of pending documents per Ray dataset: the driver never holds a whole large corpus
+GRAPH_FIELDS = ("document_id", "nquads", "sentences", "triples", "rejected")
 POLL_SECONDS = 0.5  # how often the driver checks the cluster while it waits for a batch
 CONNECT_SECONDS = 5.0  # a Ray address that accepts no TCP connection within this is unreachable
 
@@ -42,7 +46,7 @@ class RayEngine:
         model_dir: the extractor's directory, at the same path on every node.
         address: a running cluster (``HOST:PORT``, ``auto`` or ``ray://...``); None starts Ray here.
         actors: actors in the pool, each with its own copy of the model.
-        batch_size: documents per `map_batches` batch: the unit of work retried and handed back.
+        batch_size: the extractor's batch, as in `build_knowledge_graph`: the same value gives the same bytes.
         actor_cpus: CPUs each actor declares to Ray; fractional so Ray Data keeps a CPU for its tasks.
         threads: torch threads in each actor.
         stall_seconds: give up after the cluster has had no CPU for an actor this long.
@@ -78,23 +82,31 @@ class RayEngine:
         except ImportError:
             raise ClusterError("the Ray engine needs Ray: pip install 'kgbuild[ray]'") from None
         pending = iter(documents)
+        window = self.batch_size * WINDOW_BATCHES
         started_here = False
+        seen: set[str] = set()  # a window retried after its actor died sends its first batches again
         try:
-            while part := list(islice(pending, SLICE_DOCUMENTS)):
+            while part := list(islice(pending, window * SLICE_WINDOWS)):
                 started_here = started_here or _connect(self.address)
-                yield from self._graphs(part, settings)
+                windows = [part[first : first + window] for first in range(0, len(part), window)]
+                for graph in self._graphs(windows, settings):
+                    if graph.document_id not in seen:
+                        seen.add(graph.document_id)
+                        yield graph
         finally:
             if started_here:
                 ray.shutdown()
 
-    def _graphs(self, documents: list[Document], settings: GraphSettings) -> Generator[DocumentGraph, None, None]:
+    def _graphs(self, windows: list[list[Document]], settings: GraphSettings) -> Generator[DocumentGraph, None, None]:
+        """Run each window of documents as one row of its own block, so an actor batches it as the local engine does."""
         import ray
 
-        rows = [{"id": d.id, "text": d.text, "title": d.title, "metadata": json.dumps(d.metadata)} for d in documents]
-        graphs = ray.data.from_items(rows, override_num_blocks=math.ceil(len(rows) / self.batch_size)).map_batches(
+        # One row per window, built here: `from_items` runs no task (`from_arrow` needs a CPU for each table).
+        rows = [{"window": json.dumps([[d.id, d.text, d.title, d.metadata] for d in window])} for window in windows]
+        graphs = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
             GraphActor,
             fn_constructor_args=(self.model_dir, self.spacy_model, settings, self.batch_size, self.threads),
-            batch_size=self.batch_size,
+            batch_size=1,  # one window
             batch_format="pyarrow",
             concurrency=self.actors,
             num_cpus=self.actor_cpus,
@@ -149,27 +161,18 @@ class GraphActor:
         self.settings = settings
         self.batch_size = batch_size
 
-    def __call__(self, batch: Any) -> Any:
-        """Map a pyarrow table of documents to a pyarrow table of their graphs."""
+    def __call__(self, windows: Any) -> Iterator[Any]:
+        """Map a pyarrow table of one window of documents to pyarrow tables of their graphs, one per extractor batch."""
         import pyarrow
 
         documents = [
-            Document(row["id"], row["text"], row["title"], tuple(tuple(pair) for pair in json.loads(row["metadata"])))
-            for row in batch.to_pylist()
+            Document(doc_id, text, title, tuple((str(key), str(value)) for key, value in metadata))
+            for row in windows.to_pylist()
+            for doc_id, text, title, metadata in json.loads(row["window"])
         ]
         graphs = document_graphs(documents, self.extractor, self.parser, self.settings, self.batch_size)
-        return pyarrow.Table.from_pylist(
-            [
-                {
-                    "document_id": g.document_id,
-                    "nquads": g.nquads,
-                    "sentences": g.sentences,
-                    "triples": g.triples,
-                    "rejected": g.rejected,
-                }
-                for g in graphs
-            ]
-        )
+        while batch := list(islice(graphs, self.batch_size)):  # handed on as soon as each batch is extracted
+            yield pyarrow.Table.from_pylist([{name: getattr(g, name) for name in GRAPH_FIELDS} for g in batch])
 
 
 def _consume(graphs: Any, arrived: queue.Queue[dict[str, Any] | BaseException | None], stop: threading.Event) -> None:
