@@ -11,6 +11,7 @@ from kgbuild.corpus import CorpusProblem, Fields, read_corpus
 from kgbuild.embedding import BertEncoder, Encoder, HashingEncoder, load_text_encoder
 from kgbuild.errors import (
     CheckpointError,
+    ClusterError,
     DataFormatError,
     InputTextError,
     KgBuildError,
@@ -32,12 +33,15 @@ from kgbuild.parsing import SpacyParser
 from kgbuild.pipeline import (
     BuildReport,
     DocumentExtraction,
+    DocumentGraph,
     FoundRelation,
+    GraphSettings,
     build_knowledge_graph,
     extract_documents,
     found_relations,
     relation_names,
 )
+from kgbuild.ray_engine import RayEngine
 from kgbuild.rdf.iris import IriMinter, normalize_label
 from kgbuild.rdf.query import QueryResult, Term
 from kgbuild.rdf.remote import PushReport, push
@@ -71,11 +75,13 @@ __all__ = [
     "BertEncoder",
     "BuildReport",
     "CheckpointError",
+    "ClusterError",
     "CorpusProblem",
     "DataFormatError",
     "Document",
     "DocumentExtraction",
     "DocumentFact",
+    "DocumentGraph",
     "Encoder",
     "EntityAnnotation",
     "EntityFact",
@@ -84,6 +90,7 @@ __all__ = [
     "Fields",
     "FoundRelation",
     "GraphFacts",
+    "GraphSettings",
     "HashingEncoder",
     "InputTextError",
     "IriMinter",
@@ -104,6 +111,7 @@ __all__ = [
     "QueryRunner",
     "QuerySyntaxError",
     "QueryTimeoutError",
+    "RayEngine",
     "RelationAnnotation",
     "RelationExtractor",
     "RemoteStoreError",

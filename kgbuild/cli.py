@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from kgbuild.errors import KgBuildError
-from kgbuild.pipeline import DocumentExtraction
+from kgbuild.pipeline import DocumentGraph
 from kgbuild.records import Example
 from kgbuild.settings import DEFAULT_BASE_MODEL
 
@@ -326,7 +326,9 @@ def extract_command(
     ] = "wikidata",
     min_confidence: Annotated[float, typer.Option(help="Keep relations at least this confident.")] = 0.5,
     batch_size: Annotated[int, typer.Option(help="Documents per batch.")] = 32,
-    workers: Annotated[int, typer.Option(help="CPU threads for the model (0: torch's default).")] = 0,
+    workers: Annotated[
+        int, typer.Option(help="CPU threads for the model, per actor with --engine ray (0: torch's default; Ray: 1).")
+    ] = 0,
     show: Annotated[int, typer.Option(help="Print this many of the most confident triples at the end.")] = 15,
     alias_threshold: Annotated[
         float | None,
@@ -338,6 +340,16 @@ def extract_command(
     id_field: IdField = "id",
     text_field: TextField = "text",
     title_field: TitleField = "title",
+    engine: Annotated[
+        str, typer.Option(help="local: this process; ray: an actor pool on a Ray cluster (pip install kgbuild[ray]).")
+    ] = "local",
+    address: Annotated[
+        str | None, typer.Option(help="With --engine ray: the cluster's HOST:PORT (default: start Ray here).")
+    ] = None,
+    actors: Annotated[int, typer.Option(help="With --engine ray: actors, each with its own model.")] = 2,
+    actor_cpus: Annotated[
+        float, typer.Option(help="With --engine ray: CPUs each actor declares (fractional leaves Ray Data a CPU).")
+    ] = 0.5,
 ) -> None:
     """Extract a corpus into an RDF knowledge graph: resumable, incremental, one named graph per document."""
     import time
@@ -355,6 +367,10 @@ def extract_command(
             f"need --workers >= 0, --batch-size > 0, --min-confidence in [0, 1] and --alias-threshold >= 0; "
             f"got {workers}, {batch_size}, {min_confidence}, {alias_threshold}"
         )
+    if engine not in ("local", "ray"):
+        raise _fail(f"--engine must be local or ray, got {engine!r}")
+    if engine == "local" and address is not None:
+        raise _fail(f"--address {address} needs --engine ray")
     started = time.monotonic()
     progress = _Progress()
     try:
@@ -365,6 +381,12 @@ def extract_command(
             torch.set_num_threads(workers)
         directory = resolve_model_dir(model)
         extractor = RelationExtractor.load(directory)
+        ray_engine = None
+        if engine == "ray":
+            from kgbuild.ray_engine import RayEngine
+
+            threads = workers or max(1, int(actor_cpus))
+            ray_engine = RayEngine(str(directory.resolve()), address, actors, batch_size, actor_cpus, threads)
         kg = KnowledgeGraphDir(out, create=True)
         if alias_threshold is not None:
             kg.configure_resolution(alias_threshold=alias_threshold)
@@ -372,6 +394,7 @@ def extract_command(
             items, kg, extractor, SpacyParser(),
             extractor.config.name or directory.name,
             extractor.version, min_confidence, batch_size, on_document=progress.update, corpus=str(corpus.resolve()),
+            engine=ray_engine,
         )  # fmt: skip
         progress.close()
         dataset = kg.dataset()
@@ -427,7 +450,7 @@ class _Progress:
         self.started = time.monotonic()
         self.bar = tqdm(unit="doc", disable=not sys.stderr.isatty(), desc="extract")
 
-    def update(self, result: DocumentExtraction, report: Any) -> None:
+    def update(self, graph: DocumentGraph, report: Any) -> None:
         import time
 
         rate = report.sentences / max(time.monotonic() - self.started, 1e-9)

@@ -5,6 +5,7 @@ KgBuildError
 ├── InputTextError       text to extract from is empty or not UTF-8
 ├── ModelLoadError       a model directory is missing, incomplete or inconsistent
 ├── LabelError           a label or entity type the model does not know
+├── ClusterError         a Ray cluster cannot be reached, or lost every worker during a run
 ├── PackageDataError     a file the package ships (its ontologies) is missing: a broken install
 ├── CheckpointError      a training run cannot be resumed (names the state file and what to do)
 ├── RemoteStoreError     a remote store refused a write or could not be reached (names the URL);
@@ -38,6 +39,10 @@ class ModelLoadError(KgBuildError):
 
 class LabelError(KgBuildError):
     """A label or entity type is unknown to the model."""
+
+
+class ClusterError(KgBuildError):
+    """The Ray engine cannot reach its cluster, or the cluster cannot finish the run."""
 
 
 class PackageDataError(KgBuildError):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Generator, Iterable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import islice
@@ -56,7 +56,7 @@ def relation_names() -> dict[str, str]:
 def extract_documents(
     documents: Iterable[Document], extractor: Any, parser: Any, batch_size: int = 32
 ) -> Iterator[DocumentExtraction]:
-    """Parse and extract documents in batches, in order.
+    """Parse and extract documents in batches, shortest first within each window of a few batches.
 
     Args:
         extractor: a `RelationExtractor` (or any object with its `extract` method).
@@ -64,12 +64,16 @@ def extract_documents(
 
     """
     parsed_documents = parser.parse(documents)
-    # Several batches per window: the extractor sorts a window's texts by length, so each batch pads
-    # to similar lengths (one batch per window padded every text to the longest of 32 at random).
-    while batch := list(islice(parsed_documents, batch_size * WINDOW_BATCHES)):
-        extractions = extractor.extract([p.text for p in batch], batch_size=batch_size)
-        for parsed, extraction in zip(batch, extractions, strict=True):
-            yield DocumentExtraction(parsed, extraction)
+    # Several batches per window, sorted by length, so each batch pads to similar lengths (one batch per
+    # window padded every text to the longest of 32 at random); each batch is handed on as soon as it is
+    # extracted, so a killed run loses one batch of work, not a window.
+    while window := list(islice(parsed_documents, batch_size * WINDOW_BATCHES)):
+        window.sort(key=lambda parsed: len(parsed.text.tokens))
+        for first in range(0, len(window), batch_size):
+            batch = window[first : first + batch_size]
+            extractions = extractor.extract([p.text for p in batch], batch_size=batch_size)
+            for parsed, extraction in zip(batch, extractions, strict=True):
+                yield DocumentExtraction(parsed, extraction)
 
 
 def found_relations(result: DocumentExtraction) -> list[FoundRelation]:
@@ -94,6 +98,54 @@ def found_relations(result: DocumentExtraction) -> list[FoundRelation]:
             )
         )
     return sorted(found, key=lambda r: -r.confidence)
+
+
+@dataclass(frozen=True, slots=True)
+class GraphSettings:
+    """What decides a document's graph besides its text: every engine's workers build with it."""
+
+    model_name: str
+    model_version: str
+    min_confidence: float
+    base: str
+    missing: frozenset[str] = frozenset()  # spaCy's types the extractor lacks (`kgbuild.named`)
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentGraph:
+    """One document's named graph as N-Quads, with what building it counted."""
+
+    document_id: str
+    nquads: str
+    sentences: int
+    triples: int
+    rejected: int
+
+
+Engine = Callable[[Iterable[Document], GraphSettings], Generator[DocumentGraph, None, None]]
+
+
+def document_graphs(
+    documents: Iterable[Document], extractor: Any, parser: Any, settings: GraphSettings, batch_size: int = 32
+) -> Generator[DocumentGraph, None, None]:
+    """Build each document's named graph in this process (the local engine; Ray's actors run it too).
+
+    Per document: spaCy parse -> extractor -> spaCy's entities for the types the extractor lacks
+    (`kgbuild.named`) -> resolution (`kgbuild.resolution`) -> one named graph (`kgbuild.rdf.graph`).
+    """
+    from kgbuild.named import add_named_entities
+    from kgbuild.rdf.graph import ModelInfo, document_nquads
+    from kgbuild.rdf.iris import IriMinter
+    from kgbuild.resolution import resolve_document
+
+    minter, model = IriMinter(settings.base), ModelInfo(settings.model_name, settings.model_version)
+    with _relation_floor(extractor, settings.min_confidence):
+        for result in extract_documents(documents, extractor, parser, batch_size):
+            extraction = add_named_entities(result.parsed, result.extraction, settings.missing)
+            resolved = resolve_document(result.parsed, extraction)
+            nquads, stats = document_nquads(resolved, minter, model, settings.min_confidence)
+            sentences = len(result.parsed.text.sentence_starts)
+            yield DocumentGraph(result.parsed.document.id, nquads, sentences, stats.triples, stats.rejected)
 
 
 @dataclass(slots=True)
@@ -132,13 +184,14 @@ def build_knowledge_graph(
     min_confidence: float = 0.5,
     batch_size: int = 32,
     base: str | None = None,
-    on_document: Callable[[DocumentExtraction, BuildReport], None] | None = None,
+    on_document: Callable[[DocumentGraph, BuildReport], None] | None = None,
     corpus: str = "",
+    engine: Engine | None = None,
 ) -> BuildReport:
     """Extract new and changed documents of a corpus into the knowledge-graph directory `kg`.
 
-    Per document: spaCy parse -> extractor -> spaCy's entities for the types the extractor lacks
-    (`kgbuild.named`) -> resolution (`kgbuild.resolution`) -> one named graph (`kgbuild.rdf.graph`);
+    The engine builds each document's named graph (`document_graphs` here, by default, or
+    `kgbuild.ray_engine.RayEngine` on a cluster); this process writes each one as it arrives, and
     the store merges across documents when it is built (`kgbuild.rdf.sameas`).
     Resumable and idempotent: a document whose content and model are unchanged since it was
     written is skipped, a changed one replaces its own named graph, each is written atomically.
@@ -150,16 +203,17 @@ def build_knowledge_graph(
             the candidates under its calibrated decision (its `relation_floor`).
         corpus: what the run record's ``prov:used`` names (the corpus path); the record is written before
             the first document, so a killed run leaves one, and completed with the run's counts at its end.
+        engine: builds the graphs of the pending documents; `extractor` then only tells their settings.
 
     """
     from datetime import UTC, datetime
 
     from kgbuild.corpus import CorpusProblem
-    from kgbuild.named import add_named_entities, missing_types
-    from kgbuild.rdf.graph import ModelInfo, RunCounts, document_nquads, run_nquads
+    from kgbuild.named import missing_types
+    from kgbuild.rdf.graph import ModelInfo, RunCounts, run_nquads
     from kgbuild.rdf.iris import DEFAULT_BASE, IriMinter
     from kgbuild.rdf.store import content_hash
-    from kgbuild.resolution import RESOLUTION_VERSION, resolve_document
+    from kgbuild.resolution import RESOLUTION_VERSION
 
     started = datetime.now(UTC).isoformat(timespec="seconds")
     minter = IriMinter(base or DEFAULT_BASE)
@@ -192,19 +246,22 @@ def build_knowledge_graph(
                 else:
                     yield item
 
-    with _relation_floor(extractor, min_confidence):
-        for result in extract_documents(pending(), extractor, parser, batch_size):
-            extraction = add_named_entities(result.parsed, result.extraction, missing)
-            nquads, stats = document_nquads(resolve_document(result.parsed, extraction), minter, model, min_confidence)
+    settings = GraphSettings(model_name, model_version, min_confidence, minter.base, missing)
+    if engine is None:
+        graphs = document_graphs(pending(), extractor, parser, settings, batch_size)
+    else:
+        graphs = engine(pending(), settings)
+    with closing(graphs):
+        for graph in graphs:
             if not report.documents:  # on record before the graph changes: a killed run leaves its record
                 kg.write_run(*run_nquads(minter, model, started, corpus))
-            kg.write_document(result.parsed.document.id, digests[result.parsed.document.id], nquads)
+            kg.write_document(graph.document_id, digests[graph.document_id], graph.nquads)
             report.documents += 1
-            report.sentences += len(result.parsed.text.sentence_starts)
-            report.triples += stats.triples
-            report.rejected += stats.rejected
+            report.sentences += graph.sentences
+            report.triples += graph.triples
+            report.rejected += graph.rejected
             if on_document:
-                on_document(result, report)
+                on_document(graph, report)
     if report.documents:
         ended = datetime.now(UTC).isoformat(timespec="seconds")
         counts = RunCounts(report.documents, report.skipped_unchanged, len(report.failed), len(kg.finished()))
