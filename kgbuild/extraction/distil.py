@@ -69,16 +69,16 @@ def teach(teacher: RelationExtractor, examples: Sequence[Example], batch_size: i
             words, word_mask = model.encode(encoded)
             parts = model.span_parts(words)
             logits, _ = model.span_logits(parts, word_mask)
-            pair_logits = relation_logits(model, batch, words, word_mask, parts)
+            pair_logits_per_text = pair_logits(model, batch, words, word_mask, parts)
             for row, example in enumerate(batch):
                 count = len(example.text.tokens)
                 log_probs = logits[row, :count].log_softmax(-1).half()
-                margins = pair_logits[row][:, 1:] - pair_logits[row][:, :1]
+                margins = pair_logits_per_text[row][:, 1:] - pair_logits_per_text[row][:, :1]
                 targets.append(SoftTargets(log_probs.clone(), margins.half().clone()))
     return targets
 
 
-def relation_logits(
+def pair_logits(
     model: JointExtractor,
     examples: Sequence[Example],
     words: Tensor,
@@ -105,7 +105,7 @@ def relation_logits(
 def soft_loss(
     span_logits: Tensor,
     valid: Tensor,
-    pair_logits: Sequence[Tensor | None],
+    pair_scores: Sequence[Tensor | None],
     targets: Sequence[SoftTargets],
     sentences: int,
     temperature: float = 2.0,
@@ -114,7 +114,7 @@ def soft_loss(
 
     Args:
         span_logits: the student's ``(batch, words, max width, types + 1)``; valid: its span mask.
-        pair_logits: per example, the student's ``(pairs, relations + 1)`` over `all_pairs`, or None
+        pair_scores: per example, the student's ``(pairs, relations + 1)`` over `all_pairs`, or None
             for an example with fewer than two entities.
         sentences: sentences in the batch: the span term is summed over spans and averaged per
             sentence, as the gold entity loss is.
@@ -129,7 +129,7 @@ def soft_loss(
         span_terms.append(F.kl_div(student, teacher, log_target=True, reduction="sum"))
     loss = torch.stack(span_terms).sum() / max(sentences, 1)
     pair_terms = []
-    for logits, target in zip(pair_logits, targets, strict=True):
+    for logits, target in zip(pair_scores, targets, strict=True):
         if logits is not None and logits.shape[0]:
             if logits.shape[0] != target.margins.shape[0]:
                 raise ValueError(

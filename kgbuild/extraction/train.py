@@ -27,7 +27,7 @@ from kgbuild.extraction.calibrate import METRICS, calibrate, constrain_types, de
 from kgbuild.extraction.checkpoint import fingerprint as checkpoint_fingerprint
 from kgbuild.extraction.checkpoint import load_state, save_state, state_dir, write_run_arguments
 from kgbuild.extraction.datasets import label_sets
-from kgbuild.extraction.distil import SoftTargets, soft_loss
+from kgbuild.extraction.distil import SoftTargets, pair_logits, soft_loss
 from kgbuild.extraction.evaluate import evaluate
 from kgbuild.extraction.extractor import RelationExtractor
 from kgbuild.extraction.features import EncodedText, encode_words
@@ -412,24 +412,17 @@ def batch_loss(
     # all spans, and a mean lets "no entity" everywhere look nearly free (PURE sums too).
     sentences = sum(len(example.text.sentence_starts) for example in examples)
     loss = F.cross_entropy(logits[valid], targets[valid], reduction="sum") / sentences
+    per_row = pair_logits(model, examples, words, word_mask, parts)  # empty for a text of fewer than 2 entities
     relation_logits, relation_labels = [], []
-    per_row: list[Tensor | None] = []
-    for row, example in enumerate(examples):
-        if len(example.entities) < 2:
-            per_row.append(None)
+    for example, scored in zip(examples, per_row, strict=True):
+        if not scored.shape[0]:
             continue
-        spans = torch.tensor([[m.start, m.end] for e in example.entities for m in e.mentions], device=device)
-        owner = torch.tensor([i for i, e in enumerate(example.entities) for _ in e.mentions], device=device)
-        types = torch.tensor([config.entity_types.index(e.type) for e in example.entities], device=device)
-        pairs = all_pairs(len(example.entities), device)
-        states = model.mention_states(parts, row, spans)
-        relation_logits.append(model.relation_logits(words[row], word_mask[row], states, owner, types, pairs, spans))
-        per_row.append(relation_logits[-1])
-        labels = torch.zeros(len(pairs), len(config.relation_types) + 1, device=device)
-        pair_index = {(h, t): i for i, (h, t) in enumerate(pairs.tolist())}
+        pair_index = {(h, t): i for i, (h, t) in enumerate(all_pairs(len(example.entities)).tolist())}
+        labels = torch.zeros(len(pair_index), len(config.relation_types) + 1, device=device)
         for relation in example.relations:
             if relation.head != relation.tail:
                 labels[pair_index[relation.head, relation.tail], config.relation_types.index(relation.label) + 1] = 1
+        relation_logits.append(scored)
         relation_labels.append(labels)
     if relation_logits:
         loss = loss + threshold_loss(torch.cat(relation_logits), torch.cat(relation_labels))

@@ -22,7 +22,7 @@ def teacher(tiny_model):  # type: ignore[no-untyped-def]
 def _student_loss(student, examples, targets):  # type: ignore[no-untyped-def]
     import torch
 
-    from kgbuild.extraction.distil import relation_logits
+    from kgbuild.extraction.distil import pair_logits
     from kgbuild.extraction.features import encode_words
 
     student.eval()
@@ -30,7 +30,7 @@ def _student_loss(student, examples, targets):  # type: ignore[no-untyped-def]
         words, mask = student.encode([encode_words(student.tokenizer_, x.text.tokens) for x in examples])
         parts = student.span_parts(words)
         logits, valid = student.span_logits(parts, mask)
-        pairs = relation_logits(student, examples, words, mask, parts)
+        pairs = pair_logits(student, examples, words, mask, parts)
         return float(soft_loss(logits, valid, pairs, targets, len(examples)))
 
 
