@@ -12,6 +12,7 @@ from kgbuild.embedding import BertEncoder, Encoder, HashingEncoder, load_text_en
 from kgbuild.errors import (
     CheckpointError,
     ClusterError,
+    WorkerError,
     DataFormatError,
     InputTextError,
     KgBuildError,
@@ -76,6 +77,7 @@ __all__ = [
     "BuildReport",
     "CheckpointError",
     "ClusterError",
+    "WorkerError",
     "CorpusProblem",
     "DataFormatError",
     "Document",

@@ -327,8 +327,19 @@ def extract_command(
     min_confidence: Annotated[float, typer.Option(help="Keep relations at least this confident.")] = 0.5,
     batch_size: Annotated[int, typer.Option(help="Documents per batch.")] = 32,
     workers: Annotated[
-        int, typer.Option(help="CPU threads for the model, per actor with --engine ray (0: torch's default; Ray: 1).")
+        int,
+        typer.Option(
+            help="CPU threads for the model, per process with --processes, per actor with --engine ray "
+            "(0: torch's default; with --processes or Ray: 1)."
+        ),
     ] = 0,
+    processes: Annotated[
+        int,
+        typer.Option(
+            help="With --engine local: worker processes, each with its own model (about 0.5 GB each); "
+            "1 extracts in this process. One per core is fastest."
+        ),
+    ] = 1,
     show: Annotated[int, typer.Option(help="Print this many of the most confident triples at the end.")] = 15,
     alias_threshold: Annotated[
         float | None,
@@ -357,20 +368,28 @@ def extract_command(
     from kgbuild.corpus import Fields
     from kgbuild.extraction.extractor import RelationExtractor
     from kgbuild.parsing import SpacyParser
-    from kgbuild.pipeline import BuildReport, build_knowledge_graph
+    from kgbuild.pipeline import BuildReport, Engine, build_knowledge_graph
     from kgbuild.rdf.graph import graph_summary, top_triples
     from kgbuild.rdf.store import KnowledgeGraphDir
     from kgbuild.settings import resolve_model_dir
 
-    if workers < 0 or batch_size <= 0 or not 0.0 <= min_confidence <= 1.0 or not (alias_threshold or 0.0) >= 0:
+    if (
+        workers < 0
+        or processes < 1
+        or batch_size <= 0
+        or not 0.0 <= min_confidence <= 1.0
+        or not (alias_threshold or 0.0) >= 0
+    ):
         raise _fail(
-            f"need --workers >= 0, --batch-size > 0, --min-confidence in [0, 1] and --alias-threshold >= 0; "
-            f"got {workers}, {batch_size}, {min_confidence}, {alias_threshold}"
+            f"need --workers >= 0, --processes >= 1, --batch-size > 0, --min-confidence in [0, 1] and "
+            f"--alias-threshold >= 0; got {workers}, {processes}, {batch_size}, {min_confidence}, {alias_threshold}"
         )
     if engine not in ("local", "ray"):
         raise _fail(f"--engine must be local or ray, got {engine!r}")
     if engine == "local" and address is not None:
         raise _fail(f"--address {address} needs --engine ray")
+    if engine == "ray" and processes > 1:
+        raise _fail(f"--processes {processes} is for --engine local; Ray's workers are --actors")
     started = time.monotonic()
     progress = _Progress()
     try:
@@ -381,12 +400,16 @@ def extract_command(
             torch.set_num_threads(workers)
         directory = resolve_model_dir(model)
         extractor = RelationExtractor.load(directory)
-        ray_engine = None
+        other_engine: Engine | None = None
         if engine == "ray":
             from kgbuild.ray_engine import RayEngine
 
             threads = workers or max(1, int(actor_cpus))
-            ray_engine = RayEngine(str(directory.resolve()), address, actors, batch_size, actor_cpus, threads)
+            other_engine = RayEngine(str(directory.resolve()), address, actors, batch_size, actor_cpus, threads)
+        elif processes > 1:
+            from kgbuild.process_engine import ProcessEngine
+
+            other_engine = ProcessEngine(str(directory.resolve()), processes, batch_size, workers or 1)
         kg = KnowledgeGraphDir(out, create=True)
         if alias_threshold is not None:
             kg.configure_resolution(alias_threshold=alias_threshold)
@@ -394,7 +417,7 @@ def extract_command(
             items, kg, extractor, SpacyParser(),
             extractor.config.name or directory.name,
             extractor.version, min_confidence, batch_size, on_document=progress.update, corpus=str(corpus.resolve()),
-            engine=ray_engine,
+            engine=other_engine,
         )  # fmt: skip
         progress.close()
         dataset = kg.dataset()

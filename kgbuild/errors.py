@@ -6,6 +6,7 @@ KgBuildError
 ├── ModelLoadError       a model directory is missing, incomplete or inconsistent
 ├── LabelError           a label or entity type the model does not know
 ├── ClusterError         a Ray cluster cannot be reached, or lost every worker during a run
+├── WorkerError          a worker process of the process engine failed or died
 ├── PackageDataError     a file the package ships (its ontologies) is missing: a broken install
 ├── CheckpointError      a training run cannot be resumed (names the state file and what to do)
 ├── RemoteStoreError     a remote store refused a write or could not be reached (names the URL);
@@ -43,6 +44,10 @@ class LabelError(KgBuildError):
 
 class ClusterError(KgBuildError):
     """The Ray engine cannot reach its cluster, or the cluster cannot finish the run."""
+
+
+class WorkerError(KgBuildError):
+    """A worker process of the process engine failed on a document or died."""
 
 
 class PackageDataError(KgBuildError):

@@ -1,0 +1,155 @@
+"""The process engine: document graphs built by worker processes on this machine, written by this process.
+
+One process with two torch threads keeps two cores only half busy: the extractor runs many small
+operations, and spaCy, resolution and the N-Quads writer are single-threaded Python. N processes with
+one thread each extract N windows at once. Each worker loads the model once and takes whole windows of
+`batch_size * WINDOW_BATCHES` pending documents, which it sorts and batches exactly as the local engine
+does (`kgbuild.pipeline.document_graphs`), so with the same torch thread count both engines write the
+same bytes. A worker hands on each extractor batch's graphs as soon as they are built, so a killed run
+loses the batches in flight, and its rerun skips every document already written.
+
+Workers start with ``spawn`` (a fork of a process that has run torch can deadlock in its thread pool).
+A worker that dies (killed, out of memory) ends the run with `WorkerError`; what was written stays.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+import time
+import traceback
+from collections.abc import Generator, Iterable
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any
+
+from kgbuild.errors import WorkerError
+from kgbuild.pipeline import WINDOW_BATCHES, DocumentGraph, GraphSettings, document_graphs
+from kgbuild.records import Document
+
+POLL_SECONDS = 0.5  # how often this process checks its workers while it waits for a batch
+JOIN_SECONDS = 10.0  # how long a worker may take to leave after the run before it is terminated
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessEngine:
+    """Build document graphs in worker processes; pass it as `build_knowledge_graph(..., engine=ProcessEngine(...))`.
+
+    Args:
+        model_dir: the extractor's directory.
+        processes: worker processes, each with its own copy of the model and of spaCy.
+        batch_size: the extractor's batch, as in `build_knowledge_graph`: the same value gives the same bytes.
+        threads: torch threads in each worker.
+        spacy_model: the spaCy pipeline's name or path (None: the configured default).
+
+    """
+
+    model_dir: str
+    processes: int = 2
+    batch_size: int = 32
+    threads: int = 1
+    spacy_model: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.processes < 1 or self.batch_size < 1 or self.threads < 1:
+            raise ValueError(
+                f"processes, batch_size and threads must be >= 1, got {self.processes}, {self.batch_size}, "
+                f"{self.threads}"
+            )
+
+    def __call__(self, documents: Iterable[Document], settings: GraphSettings) -> Generator[DocumentGraph, None, None]:
+        """Yield the graph of every document, in the order their batches finish.
+
+        Raises:
+            WorkerError: a worker failed on a document or died; the documents written so far are kept.
+
+        """
+        context = multiprocessing.get_context("spawn")
+        tasks: Any = context.Queue()
+        results: Any = context.Queue()
+        arguments = (tasks, results, self.model_dir, self.spacy_model, settings, self.batch_size, self.threads)
+        workers = [context.Process(target=_work, args=arguments, daemon=True) for _ in range(self.processes)]
+        for worker in workers:
+            worker.start()
+        pending = iter(documents)
+        window = self.batch_size * WINDOW_BATCHES
+        in_flight = 0
+
+        def feed() -> None:
+            nonlocal in_flight
+            if part := list(islice(pending, window)):
+                tasks.put(part)
+                in_flight += 1
+
+        try:
+            for _ in range(self.processes + 1):  # one window queued behind each busy worker
+                feed()
+            checked = time.monotonic()
+            while in_flight:
+                if time.monotonic() - checked >= POLL_SECONDS:  # the others may keep sending while one is dead
+                    _check_alive(workers)
+                    checked = time.monotonic()
+                try:
+                    kind, payload = results.get(timeout=POLL_SECONDS)
+                except queue.Empty:
+                    continue
+                if kind == "graphs":
+                    yield from payload
+                elif kind == "done":
+                    in_flight -= 1
+                    feed()
+                else:
+                    raise WorkerError(
+                        f"a worker process failed ({payload}); the documents written so far are kept, "
+                        "rerun the same command to finish"
+                    )
+        finally:
+            _stop(workers, tasks)
+
+
+def _work(
+    tasks: Any, results: Any, model_dir: str, spacy_model: str | None, settings: GraphSettings, batch: int, threads: int
+) -> None:
+    """A worker's loop: load the model once, then build each window's graphs, one message per extractor batch."""
+    try:
+        import torch
+
+        from kgbuild.extraction.extractor import RelationExtractor
+        from kgbuild.parsing import SpacyParser
+
+        torch.set_num_threads(threads)
+        extractor = RelationExtractor.load(model_dir)
+        parser = SpacyParser(spacy_model)
+        while (window := tasks.get()) is not None:
+            graphs = document_graphs(window, extractor, parser, settings, batch)
+            while done := list(islice(graphs, batch)):
+                results.put(("graphs", done))
+            results.put(("done", None))
+    except KeyboardInterrupt:
+        return
+    except BaseException as error:  # reported to the parent, which raises it with the run's context
+        lines = traceback.format_exception_only(error)
+        results.put(("error", lines[-1].strip() if lines else type(error).__name__))
+
+
+def _check_alive(workers: list[Any]) -> None:
+    """Raise when a worker has died: its window would never finish."""
+    for number, worker in enumerate(workers, 1):
+        if not worker.is_alive():
+            raise WorkerError(
+                f"worker process {number} of {len(workers)} died (exit code {worker.exitcode}); "
+                "the documents written so far are kept, rerun the same command to finish"
+            )
+
+
+def _stop(workers: list[Any], tasks: Any) -> None:
+    """Ask every worker to leave, then terminate any that has not within `JOIN_SECONDS`."""
+    for worker in workers:
+        if worker.is_alive():
+            tasks.put(None)
+    for worker in workers:
+        worker.join(JOIN_SECONDS)
+        if worker.is_alive():
+            worker.terminate()
+            worker.join()
+    tasks.cancel_join_thread()
