@@ -27,7 +27,9 @@ def main() -> None:
     parser.add_argument("--corpus", default=str(ROOT / "data/sample/corpus.jsonl"))
     parser.add_argument("--limit", type=int, default=256)
     parser.add_argument("--model", default="wikidata")
-    parser.add_argument("--cores", type=int, default=2, help="local engine's torch threads; the process engine's processes")
+    parser.add_argument(
+        "--cores", type=int, default=2, help="local engine's torch threads; the process engine's processes"
+    )
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--json", action="store_true")
@@ -62,7 +64,9 @@ def main() -> None:
                 )  # fmt: skip
                 seconds = time.monotonic() - started
                 runs[name].append({"seconds": round(seconds, 2), "load": round(load, 2), "triples": report.triples})
-                print(f"{name} round {round_ + 1}: {seconds:.1f} s, load {load:.1f}, {report.triples} triples", flush=True)
+                print(
+                    f"{name} round {round_ + 1}: {seconds:.1f} s, load {load:.1f}, {report.triples} triples", flush=True
+                )
     medians = {name: statistics.median(r["seconds"] for r in rows) for name, rows in runs.items()}
     result = {
         "documents": len(documents),

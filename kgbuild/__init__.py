@@ -8,11 +8,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from kgbuild.corpus import CorpusProblem, Fields, read_corpus
-from kgbuild.embedding import BertEncoder, Encoder, HashingEncoder, load_text_encoder
+from kgbuild.embedding import (
+    BertEncoder,
+    Encoder,
+    HashingEncoder,
+    encoding_precision,
+    load_text_encoder,
+    resolved_precision,
+)
 from kgbuild.errors import (
     CheckpointError,
     ClusterError,
-    WorkerError,
     DataFormatError,
     InputTextError,
     KgBuildError,
@@ -26,6 +32,7 @@ from kgbuild.errors import (
     QuerySyntaxError,
     QueryTimeoutError,
     RemoteStoreError,
+    WorkerError,
 )
 from kgbuild.extraction.datasets import read_examples
 from kgbuild.extraction.evaluate import evaluate, score_extractions
@@ -77,7 +84,6 @@ __all__ = [
     "BuildReport",
     "CheckpointError",
     "ClusterError",
-    "WorkerError",
     "CorpusProblem",
     "DataFormatError",
     "Document",
@@ -123,8 +129,10 @@ __all__ = [
     "TokenizedText",
     "TrainSettings",
     "TripleFact",
+    "WorkerError",
     "build_knowledge_graph",
     "document_id",
+    "encoding_precision",
     "evaluate",
     "extract_documents",
     "found_relations",
@@ -135,6 +143,7 @@ __all__ = [
     "read_examples",
     "read_facts",
     "relation_names",
+    "resolved_precision",
     "score_extractions",
     "title_name",
     "train",

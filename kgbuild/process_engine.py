@@ -110,7 +110,7 @@ class ProcessEngine:
 def _work(
     tasks: Any, results: Any, model_dir: str, spacy_model: str | None, settings: GraphSettings, batch: int, threads: int
 ) -> None:
-    """A worker's loop: load the model once, then build each window's graphs, one message per extractor batch."""
+    """Run a worker: load the model once, then build each window's graphs, one message per extractor batch."""
     try:
         import torch
 

@@ -54,6 +54,12 @@ def index_command(
             help="Passage vector search: exact, hnsw (approximate, FAISS), or auto (hnsw from 200,000 passages)."
         ),
     ] = "auto",
+    precision: Annotated[
+        str,
+        typer.Option(
+            help="Encoder arithmetic for passages and names: auto (bf16 where the CPU has it natively), fp32, bf16."
+        ),
+    ] = "auto",
     id_field: IdField = "id",
     text_field: TextField = "text",
     title_field: TitleField = "title",
@@ -67,12 +73,13 @@ def index_command(
         chosen = _settings(settings)
         encoder_ref = str(Path(encoder).resolve()) if Path(encoder).exists() else encoder
         fields = Fields(id_field, text_field, title_field)
-        manifest = build_index(kg_dir, corpus, load_encoder(encoder), encoder_ref, chosen, fields, ann)
+        manifest = build_index(kg_dir, corpus, load_encoder(encoder), encoder_ref, chosen, fields, ann, precision)
     except (KgSearchError, KgBuildError, ValueError) as error:
         raise _fail(str(error)) from None
     typer.echo(
         f"indexed {manifest['passages']} passages, {manifest['entities']} entities, "
-        f"edges {manifest['edges']}, {manifest['ann']} vector search, in {manifest['build_seconds']} s "
+        f"edges {manifest['edges']}, {manifest['ann']} vector search, {manifest['precision']} vectors, "
+        f"in {manifest['build_seconds']} s "
         f"-> {kg_dir / 'search'}"
     )
     for problem in manifest["unreadable_passages"]:
