@@ -336,10 +336,10 @@ def extract_command(
     processes: Annotated[
         int,
         typer.Option(
-            help="With --engine local: worker processes, each with its own model (about 0.5 GB each); "
-            "1 extracts in this process. One per core is fastest."
+            help="With --engine local: worker processes, each with its own model (about 0.6 GB); 1 extracts in "
+            "this process; 0: one per core (at most 4) once the corpus has more than 256 documents to extract."
         ),
-    ] = 1,
+    ] = 0,
     show: Annotated[int, typer.Option(help="Print this many of the most confident triples at the end.")] = 15,
     alias_threshold: Annotated[
         float | None,
@@ -375,13 +375,13 @@ def extract_command(
 
     if (
         workers < 0
-        or processes < 1
+        or processes < 0
         or batch_size <= 0
         or not 0.0 <= min_confidence <= 1.0
         or not (alias_threshold or 0.0) >= 0
     ):
         raise _fail(
-            f"need --workers >= 0, --processes >= 1, --batch-size > 0, --min-confidence in [0, 1] and "
+            f"need --workers >= 0, --processes >= 0, --batch-size > 0, --min-confidence in [0, 1] and "
             f"--alias-threshold >= 0; got {workers}, {processes}, {batch_size}, {min_confidence}, {alias_threshold}"
         )
     if engine not in ("local", "ray"):
@@ -400,21 +400,23 @@ def extract_command(
             torch.set_num_threads(workers)
         directory = resolve_model_dir(model)
         extractor = RelationExtractor.load(directory)
+        parser = SpacyParser()
         other_engine: Engine | None = None
         if engine == "ray":
             from kgbuild.ray_engine import RayEngine
 
             threads = workers or max(1, int(actor_cpus))
             other_engine = RayEngine(str(directory.resolve()), address, actors, batch_size, actor_cpus, threads)
-        elif processes > 1:
-            from kgbuild.process_engine import ProcessEngine
+        elif processes != 1:
+            from kgbuild.process_engine import ProcessEngine, auto_processes, local_unless_large
 
-            other_engine = ProcessEngine(str(directory.resolve()), processes, batch_size, workers or 1)
+            pool = ProcessEngine(str(directory.resolve()), processes or auto_processes(), batch_size, workers or 1)
+            other_engine = pool if processes else local_unless_large(pool, extractor, parser)
         kg = KnowledgeGraphDir(out, create=True)
         if alias_threshold is not None:
             kg.configure_resolution(alias_threshold=alias_threshold)
         report: BuildReport = build_knowledge_graph(
-            items, kg, extractor, SpacyParser(),
+            items, kg, extractor, parser,
             extractor.config.name or directory.name,
             extractor.version, min_confidence, batch_size, on_document=progress.update, corpus=str(corpus.resolve()),
             engine=other_engine,

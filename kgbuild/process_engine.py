@@ -20,13 +20,14 @@ import time
 import traceback
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass
-from itertools import islice
+from itertools import chain, islice
 from typing import Any
 
 from kgbuild.errors import WorkerError
-from kgbuild.pipeline import WINDOW_BATCHES, DocumentGraph, GraphSettings, document_graphs
+from kgbuild.pipeline import WINDOW_BATCHES, DocumentGraph, Engine, GraphSettings, document_graphs
 from kgbuild.records import Document
 
+MAX_AUTO_PROCESSES = 4  # `auto_processes`: each worker holds its own model and spaCy (about 0.6 GB)
 POLL_SECONDS = 0.5  # how often this process checks its workers while it waits for a batch
 JOIN_SECONDS = 10.0  # how long a worker may take to leave after the run before it is terminated
 
@@ -105,6 +106,34 @@ class ProcessEngine:
                     )
         finally:
             _stop(workers, tasks)
+
+
+def auto_processes() -> int:
+    """One worker per core this process may use, at most `MAX_AUTO_PROCESSES`."""
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, MAX_AUTO_PROCESSES))
+
+
+def local_unless_large(engine: ProcessEngine, extractor: Any, parser: Any) -> Engine:
+    """Build in this process when the pending documents fit one window, else with `engine`'s workers.
+
+    Starting workers costs each a model load (seconds); a corpus of one window would not repay it.
+    The two paths differ only in torch threads (this process's against the workers'), which moves
+    confidences in their last float digits (`tests/test_ray_engine.py` measures it).
+    """
+
+    def run(documents: Iterable[Document], settings: GraphSettings) -> Generator[DocumentGraph, None, None]:
+        pending = iter(documents)
+        window = engine.batch_size * WINDOW_BATCHES
+        first = list(islice(pending, window + 1))
+        if len(first) <= window:
+            yield from document_graphs(first, extractor, parser, settings, engine.batch_size)
+        else:
+            yield from engine(chain(first, pending), settings)
+
+    return run
 
 
 def _work(

@@ -105,3 +105,32 @@ def test_a_worker_that_cannot_load_the_model_fails_the_run_with_the_reason(tmp_p
 def test_bad_settings_are_refused():
     with pytest.raises(ValueError, match="processes, batch_size and threads must be >= 1"):
         ProcessEngine("model", processes=0)
+
+
+class RecordingPool:
+    """A stand-in for the worker pool: records the documents it is given and builds nothing."""
+
+    batch_size = BATCH
+
+    def __init__(self) -> None:
+        self.given: list[str] = []
+
+    def __call__(self, documents, settings):  # type: ignore[no-untyped-def]
+        self.given = [document.id for document in documents]
+        yield from ()
+
+
+def test_auto_mode_builds_one_window_here_and_a_larger_corpus_in_workers(tiny_model):  # type: ignore[no-untyped-def]
+    from kgbuild.extraction.extractor import RelationExtractor
+    from kgbuild.pipeline import GraphSettings
+    from kgbuild.process_engine import auto_processes, local_unless_large
+
+    settings = GraphSettings("tiny", "1", 0.0, "http://example.org/")
+    pool = RecordingPool()
+    engine = local_unless_large(pool, RelationExtractor.load(tiny_model), SpacyParser())  # type: ignore[arg-type]
+    window = DOCUMENTS[: BATCH * 8]
+    assert [graph.document_id for graph in engine(window, settings)] == [d.id for d in window]
+    assert pool.given == []
+    assert list(engine(DOCUMENTS, settings)) == []
+    assert pool.given == [d.id for d in DOCUMENTS]  # every document, the peeked window first
+    assert 1 <= auto_processes() <= 4

@@ -13,7 +13,12 @@ from kgbuild import encoding_precision, load_text_encoder, resolved_precision
 from kgsearch.index import build_index
 from tests.kgsearch.conftest import CORPUS
 
-TEXTS = ["Betsy Ross was born in Philadelphia.", "Rome is in Lazio.", "Naples", "the Italian Agricultural Confederation"]
+TEXTS = [
+    "Betsy Ross was born in Philadelphia.",
+    "Rome is in Lazio.",
+    "Naples",
+    "the Italian Agricultural Confederation",
+]
 
 
 def test_bf16_vectors_keep_the_fp32_directions(tiny_bert: str) -> None:
