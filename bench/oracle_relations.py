@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
+from kgbuild import local_name
 from kgbuild.resolution import title_name
 from kgsearch.cues import parse_cue, relation_cues
 from kgsearch.evaluate import Question, evaluate_rankings, read_questions
-from kgsearch.explain import local_name
 from kgsearch.graph import RELATION, TITLE, SearchGraph
 from kgsearch.index import concat_edges, edge_arrays
 from kgsearch.search import Searcher

@@ -28,7 +28,7 @@ from kgbuild.errors import (
 )
 from kgbuild.extraction.datasets import read_examples
 from kgbuild.extraction.evaluate import evaluate, score_extractions
-from kgbuild.facts import DocumentFact, EntityFact, GraphFacts, TripleFact, document_id, read_facts
+from kgbuild.facts import DocumentFact, EntityFact, GraphFacts, TripleFact, read_facts
 from kgbuild.parsing import SpacyParser
 from kgbuild.pipeline import (
     BuildReport,
@@ -39,14 +39,14 @@ from kgbuild.pipeline import (
     build_knowledge_graph,
     extract_documents,
     found_relations,
-    relation_names,
 )
 from kgbuild.ray_engine import RayEngine
-from kgbuild.rdf.iris import IriMinter, normalize_label
+from kgbuild.rdf.iris import IriMinter, MintedIri, document_id, local_name, normalize_label, parse_iri
 from kgbuild.rdf.query import QueryResult, Term
 from kgbuild.rdf.remote import PushReport, push
 from kgbuild.rdf.runner import QueryRunner
 from kgbuild.rdf.store import KnowledgeGraphDir
+from kgbuild.rdf.vocabulary import relation_names, sparql_prefixes
 from kgbuild.records import (
     Document,
     EntityAnnotation,
@@ -97,6 +97,7 @@ __all__ = [
     "KgBuildError",
     "KnowledgeGraphDir",
     "LabelError",
+    "MintedIri",
     "ModelLoadError",
     "PackageDataError",
     "ParsedDocument",
@@ -127,13 +128,16 @@ __all__ = [
     "extract_documents",
     "found_relations",
     "load_text_encoder",
+    "local_name",
     "normalize_label",
+    "parse_iri",
     "push",
     "read_corpus",
     "read_examples",
     "read_facts",
     "relation_names",
     "score_extractions",
+    "sparql_prefixes",
     "title_name",
     "train",
 ]

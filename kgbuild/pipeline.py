@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
-from functools import cache
 from itertools import islice
 from typing import Any
 
@@ -39,20 +37,6 @@ class FoundRelation:
     tail_chars: tuple[int, int]
 
 
-@cache
-def relation_names() -> dict[str, str]:
-    """Readable names of relation labels (Wikidata property ids); other labels name themselves.
-
-    Raises:
-        PackageDataError: the ontologies are missing from the installed package.
-
-    """
-    from kgbuild.settings import ontology_file
-
-    names: dict[str, str] = json.loads(ontology_file("wikidata-relations.json").read_text(encoding="utf-8"))
-    return names
-
-
 def extract_documents(
     documents: Iterable[Document], extractor: Any, parser: Any, batch_size: int = 32
 ) -> Iterator[DocumentExtraction]:
@@ -79,6 +63,8 @@ def extract_documents(
 def found_relations(result: DocumentExtraction) -> list[FoundRelation]:
     """Describe the relations of one document with their surface forms, most confident first."""
     parsed, extraction = result.parsed, result.extraction
+    from kgbuild.rdf.vocabulary import relation_names
+
     names = relation_names()
     found = []
     for relation in extraction.relations:

@@ -14,7 +14,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from kgbuild import TripleFact
+from kgbuild import TripleFact, local_name
 from kgsearch.graph import EDGE_KINDS, MENTION, RELATION, SearchGraph
 from kgsearch.records import Hop, LinkedMention
 
@@ -132,8 +132,3 @@ def _path(
             hops.append(Hop(hop_kind, a.iri, b.iri, a.label, b.label, probability))
         node = source
     return tuple(reversed(hops))
-
-
-def local_name(iri: str) -> str:
-    """Return the last segment of an IRI: ``.../prop/direct/P25`` -> ``P25``."""
-    return iri.rsplit("/", 1)[-1].rsplit("#", 1)[-1]

@@ -25,9 +25,11 @@ from kgbuild import (
     Encoder,
     EntityFact,
     GraphFacts,
+    IriMinter,
     KnowledgeGraphDir,
     TripleFact,
     normalize_label,
+    parse_iri,
     read_corpus,
     read_facts,
     title_name,
@@ -215,8 +217,7 @@ _KIND_CODES = {"title": TITLE, "mention": MENTION, "relation": RELATION, "alias"
 
 def _passages(documents: list[Document], facts: GraphFacts) -> list[Passage]:
     iris = {d.id: d.iri for d in facts.documents}
-    base = next(iter(iris.values())).rsplit("doc/", 1)[0] if iris else None
-    from kgbuild import IriMinter
+    base = parse_iri(next(iter(iris.values()))).base if iris else None
 
     minter = IriMinter(base) if base else IriMinter()
     return [Passage(d.id, d.title, d.text, iris.get(d.id) or minter.document(d.id)) for d in documents]

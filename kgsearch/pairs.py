@@ -14,9 +14,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from kgbuild import GraphFacts, document_id, relation_names
+from kgbuild import GraphFacts, document_id, local_name, relation_names
 from kgsearch.errors import TrainingError
-from kgsearch.explain import local_name
 
 _TEMPLATES = (
     "What is the {relation} of {subject}?",

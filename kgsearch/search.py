@@ -17,11 +17,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from kgbuild import Encoder, relation_names
+from kgbuild import Encoder, local_name, relation_names, sparql_prefixes
 from kgsearch.cues import parse_cue, relation_cues
 from kgsearch.encoder import load_encoder
 from kgsearch.errors import QueryError
-from kgsearch.explain import best_paths, local_name
+from kgsearch.explain import best_paths
 from kgsearch.graph import MENTION, RELATION, TITLE
 from kgsearch.index import SearchIndex, load_index, words
 from kgsearch.linking import FULL_TITLE, SHORT_TITLE, Name, NameIndex, free_spans, link_exact, link_similar
@@ -349,7 +349,7 @@ class Searcher:
 
         if "?passage" not in where:
             raise QueryError(f"--where pattern must bind ?passage (the passage's document), got {where!r}")
-        query = _WHERE_PREFIXES + f"SELECT DISTINCT ?passage WHERE {{ {where} }}"
+        query = where_query(where)
         try:
             checked = check_read_only(query)  # refused from the parsed pattern: SERVICE, sub-queries included
             rows = self._store.query(checked.text, use_default_graph_as_union=True)
@@ -365,11 +365,13 @@ class Searcher:
 
 _TRANSITIONS_KEPT = 16
 _NUMERIC_ENTITIES = ("DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL")
-_WHERE_PREFIXES = (
-    "PREFIX kg: <https://w3id.org/kgbuild/ontology#> PREFIX wdt: <http://www.wikidata.org/prop/direct/> "
-    "PREFIX conll: <https://w3id.org/kgbuild/conll04#> PREFIX schema: <https://schema.org/> "
-    "PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
-)
+_WHERE_PREFIXES = sparql_prefixes("kg", "wdt", "conll", "schema", "rdf", "rdfs")
+WHERE_START = _WHERE_PREFIXES + "SELECT DISTINCT ?passage WHERE { "  # what comes before the user's pattern
+
+
+def where_query(where: str) -> str:
+    """Return the query a `--where` pattern runs as: the selection of ``?passage`` under the graph's prefixes."""
+    return f"{WHERE_START}{where} }}"
 
 
 def _max_normalised(scores: Any) -> Any:

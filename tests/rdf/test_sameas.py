@@ -6,9 +6,10 @@ import pytest
 from rdflib import OWL, RDF, RDFS, URIRef
 
 from kgbuild.errors import DataFormatError
-from kgbuild.rdf.graph import ModelInfo, document_nquads, graph_summary, identity_group
+from kgbuild.rdf.graph import ModelInfo, document_nquads, graph_summary
 from kgbuild.rdf.iris import IriMinter
 from kgbuild.rdf.namespaces import KG
+from kgbuild.rdf.ontology import identity_group
 from kgbuild.rdf.store import KnowledgeGraphDir
 from kgbuild.records import (
     Extraction,
