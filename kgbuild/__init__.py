@@ -34,8 +34,11 @@ from kgbuild.pipeline import (
     BuildReport,
     DocumentExtraction,
     DocumentGraph,
+    DocumentParser,
     FoundRelation,
     GraphSettings,
+    GraphStore,
+    RelationModel,
     build_knowledge_graph,
     extract_documents,
     found_relations,
@@ -64,8 +67,11 @@ from kgbuild.resolution import title_name
 if TYPE_CHECKING:
     from kgbuild.extraction.extractor import RelationExtractor
     from kgbuild.extraction.train import TrainSettings, train
+    from kgbuild.rdf.graph import GraphSummary, graph_summary
 
 _LAZY = {
+    "GraphSummary": "kgbuild.rdf.graph",
+    "graph_summary": "kgbuild.rdf.graph",
     "RelationExtractor": "kgbuild.extraction.extractor",
     "TrainSettings": "kgbuild.extraction.train",
     "train": "kgbuild.extraction.train",
@@ -82,6 +88,7 @@ __all__ = [
     "DocumentExtraction",
     "DocumentFact",
     "DocumentGraph",
+    "DocumentParser",
     "Encoder",
     "EntityAnnotation",
     "EntityFact",
@@ -91,6 +98,8 @@ __all__ = [
     "FoundRelation",
     "GraphFacts",
     "GraphSettings",
+    "GraphStore",
+    "GraphSummary",
     "HashingEncoder",
     "InputTextError",
     "IriMinter",
@@ -115,6 +124,7 @@ __all__ = [
     "RayEngine",
     "RelationAnnotation",
     "RelationExtractor",
+    "RelationModel",
     "RemoteStoreError",
     "SpacyParser",
     "Span",
@@ -127,6 +137,7 @@ __all__ = [
     "evaluate",
     "extract_documents",
     "found_relations",
+    "graph_summary",
     "load_text_encoder",
     "local_name",
     "normalize_label",
@@ -144,7 +155,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """Import torch-backed names on first use."""
+    """Import torch- and rdflib-backed names on first use."""
     if name in _LAZY:
         import importlib
 

@@ -409,11 +409,11 @@ def extract_command(
         f"\n{report.documents} documents extracted ({report.sentences} sentences, "
         f"{report.sentences / elapsed:.1f} sentences/s), {report.skipped_unchanged} unchanged, "
         f"{len(report.failed)} failed; {report.rejected} triples rejected by domain/range\n"
-        f"graph: {summary['entities']} entities, {summary['triples']} triples, "
-        f"duplicate-entity rate {100 * summary['duplicate_entity_rate']:.2f}% "
-        f"({summary['merged_across_documents']} nodes merged across documents), "
-        f"provenance coverage {100 * summary['provenance_coverage']:.1f}%, "
-        f"mean confidence {summary['mean_confidence']:.2f}, {elapsed:.1f} s -> {out}"
+        f"graph: {summary.entities} entities, {summary.triples} triples, "
+        f"duplicate-entity rate {100 * summary.duplicate_entity_rate:.2f}% "
+        f"({summary.merged_across_documents} nodes merged across documents), "
+        f"provenance coverage {100 * summary.provenance_coverage:.1f}%, "
+        f"mean confidence {summary.mean_confidence:.2f}, {elapsed:.1f} s -> {out}"
     )
     if report.failed:
         typer.echo("failed:\n  " + "\n  ".join(report.failed), err=True)

@@ -71,11 +71,11 @@ def index_command(
     except (KgSearchError, KgBuildError, ValueError) as error:
         raise _fail(str(error)) from None
     typer.echo(
-        f"indexed {manifest['passages']} passages, {manifest['entities']} entities, "
-        f"edges {manifest['edges']}, {manifest['ann']} vector search, in {manifest['build_seconds']} s "
+        f"indexed {manifest.passages} passages, {manifest.entities} entities, "
+        f"edges {dict(manifest.edges)}, {manifest.ann} vector search, in {manifest.build_seconds} s "
         f"-> {kg_dir / 'search'}"
     )
-    for problem in manifest["unreadable_passages"]:
+    for problem in manifest.unreadable_passages:
         typer.echo(f"skipped: {problem}", err=True)
 
 

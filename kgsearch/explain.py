@@ -106,10 +106,10 @@ def _path(
             )
             break
         source, edge, probability = step
-        kind = int(graph.edges["kind"][edge])
+        kind = int(graph.edges.kind[edge])
         a, b = graph.nodes[source], graph.nodes[node]
         if kind == RELATION:
-            triple = triples[int(graph.edges["triple"][edge])]
+            triple = triples[int(graph.edges.triple[edge])]
             name = predicate_names.get(local_name(triple.predicate), local_name(triple.predicate))
             hops.append(
                 Hop(

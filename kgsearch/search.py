@@ -49,7 +49,7 @@ class Searcher:
         graph = index.graph
         frequency = [0] * graph.size
         subjects: dict[int, list[str]] = {}  # title entity -> the titles of the passages it is about
-        edges = zip(graph.edges["a"].tolist(), graph.edges["b"].tolist(), graph.edges["kind"].tolist(), strict=True)
+        edges = zip(graph.edges.a.tolist(), graph.edges.b.tolist(), graph.edges.kind.tolist(), strict=True)
         for a, b, kind in edges:
             if kind in (TITLE, MENTION):  # the passages a node is found in
                 frequency[b] += 1
@@ -88,7 +88,7 @@ class Searcher:
 
             torch.set_num_threads(threads)
         index = load_index(kg_dir)
-        return cls(index, encoder or load_encoder(index.manifest["encoder"]), settings)
+        return cls(index, encoder or load_encoder(index.manifest.encoder), settings)
 
     def warm_up(self) -> None:
         """Load now what the first search would load lazily (spaCy, the encoder's first pass, the explanations).
@@ -320,7 +320,7 @@ class Searcher:
                 starts = [node] + [about for about, _ in graph.typed_neighbours(node, TITLE)]
                 for start in starts:
                     for target, edge in graph.typed_neighbours(start, RELATION, cued):
-                        hops[target] += mention.weight * graph.edges["weight"][edge]
+                        hops[target] += mention.weight * graph.edges.weight[edge]
         cue_share = settings.cue_seed if hops.sum() > 0 else 0.0
         for mention in mentions:
             node = graph.index[mention.node]

@@ -211,7 +211,27 @@ def run_nquads(
     return parse_iri(str(run)).local, dataset.serialize(format="nquads")
 
 
-def graph_summary(dataset: Dataset) -> dict[str, float | int]:
+@dataclass(frozen=True, slots=True)
+class GraphSummary:
+    """What a user checks after a build: entities, triples, duplicates, provenance, confidence.
+
+    Attributes:
+        triples: distinct relation triples (``s p o``); `statements` their reified extractions (one a place read).
+        duplicate_entity_rate: the share of entities that share a normalised label with another entity.
+        provenance_coverage: the share of triples with at least one reified statement.
+
+    """
+
+    entities: int
+    triples: int
+    statements: int
+    duplicate_entity_rate: float
+    merged_across_documents: int
+    provenance_coverage: float
+    mean_confidence: float
+
+
+def graph_summary(dataset: Dataset) -> GraphSummary:
     """Return what a user checks after a build: entities, triples, duplicates, provenance, confidence."""
     labels: dict[str, set[str]] = {}
     for row in _select(dataset, "SELECT DISTINCT ?e ?label WHERE { GRAPH ?g { ?e a ?type ; rdfs:label ?label } }"):
@@ -243,15 +263,15 @@ def graph_summary(dataset: Dataset) -> dict[str, float | int]:
     )
     triples, with_provenance = len(relation_triples), len(relation_triples & reified)
     [(merged,)] = _select(dataset, "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?old owl:sameAs ?new } }")
-    return {
-        "entities": len(entities),
-        "triples": triples,
-        "statements": int(statement_count),
-        "duplicate_entity_rate": round(duplicates / len(entities), 4) if entities else 0.0,
-        "merged_across_documents": int(merged),
-        "provenance_coverage": round(with_provenance / triples, 4) if triples else 1.0,
-        "mean_confidence": round(float(mean), 4) if mean is not None else 0.0,
-    }
+    return GraphSummary(
+        entities=len(entities),
+        triples=triples,
+        statements=int(statement_count),
+        duplicate_entity_rate=round(duplicates / len(entities), 4) if entities else 0.0,
+        merged_across_documents=int(merged),
+        provenance_coverage=round(with_provenance / triples, 4) if triples else 1.0,
+        mean_confidence=round(float(mean), 4) if mean is not None else 0.0,
+    )
 
 
 def _select(dataset: Dataset, query: str) -> list[tuple[Any, ...]]:
