@@ -70,7 +70,7 @@ def load_summary(kg_dir: str) -> GraphSummary:
 @st.cache_data(show_spinner=False, max_entries=8)
 def export(kg_dir: str, stamp: str, format: str) -> str:
     """Serialise the graph in one format once per graph version (`stamp` changes with its files)."""
-    from kgbuild.rdf.store import export_text
+    from kgbuild import export_text
 
     return export_text(KnowledgeGraphDir(kg_dir).dataset(), format)[0]
 

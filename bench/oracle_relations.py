@@ -71,7 +71,9 @@ def with_edges(searcher: Searcher, rows: list[tuple[int, int, int]], keep_extrac
     added = EdgeTable.from_rows([(a, b, RELATION, 1.0, predicate, -1) for a, b, predicate in rows])
     joined = edges.select(keep).concat(added)
     new_graph = SearchGraph(graph.nodes, graph.passages, joined, graph.predicates)
-    return Searcher(replace(searcher.index, graph=new_graph), searcher.encoder, searcher.settings, nlp=searcher.nlp)
+    return Searcher(
+        replace(searcher.index, graph=new_graph), searcher.encoder, searcher.settings, nlp=searcher.linker.nlp
+    )
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from kgbuild.corpus import CorpusProblem, Fields, read_corpus
-from kgbuild.embedding import BertEncoder, Encoder, HashingEncoder, load_text_encoder
+from kgbuild.embedding import BertEncoder, Encoder, HashingEncoder, bert_encoder, hashing_encoder, load_text_encoder
 from kgbuild.errors import (
     CheckpointError,
     ClusterError,
@@ -29,7 +29,7 @@ from kgbuild.errors import (
 from kgbuild.extraction.datasets import read_examples
 from kgbuild.extraction.evaluate import evaluate, score_extractions
 from kgbuild.facts import DocumentFact, EntityFact, GraphFacts, TripleFact, read_facts
-from kgbuild.parsing import SpacyParser
+from kgbuild.parsing import SpacyParser, load_spacy
 from kgbuild.pipeline import (
     BuildReport,
     DocumentExtraction,
@@ -45,10 +45,10 @@ from kgbuild.pipeline import (
 )
 from kgbuild.ray_engine import RayEngine
 from kgbuild.rdf.iris import IriMinter, MintedIri, document_id, local_name, normalize_label, parse_iri
-from kgbuild.rdf.query import QueryResult, Term
+from kgbuild.rdf.query import CheckedQuery, QueryResult, Term, check_read_only
 from kgbuild.rdf.remote import PushReport, push
 from kgbuild.rdf.runner import QueryRunner
-from kgbuild.rdf.store import KnowledgeGraphDir
+from kgbuild.rdf.store import KnowledgeGraphDir, export_text, write_atomically
 from kgbuild.rdf.vocabulary import relation_names, sparql_prefixes
 from kgbuild.records import (
     Document,
@@ -62,7 +62,7 @@ from kgbuild.records import (
     Span,
     TokenizedText,
 )
-from kgbuild.resolution import title_name
+from kgbuild.resolution import best_title_match, title_name
 
 if TYPE_CHECKING:
     from kgbuild.extraction.extractor import RelationExtractor
@@ -80,6 +80,7 @@ _LAZY = {
 __all__ = [
     "BertEncoder",
     "BuildReport",
+    "CheckedQuery",
     "CheckpointError",
     "ClusterError",
     "CorpusProblem",
@@ -132,12 +133,18 @@ __all__ = [
     "TokenizedText",
     "TrainSettings",
     "TripleFact",
+    "bert_encoder",
+    "best_title_match",
     "build_knowledge_graph",
+    "check_read_only",
     "document_id",
     "evaluate",
+    "export_text",
     "extract_documents",
     "found_relations",
     "graph_summary",
+    "hashing_encoder",
+    "load_spacy",
     "load_text_encoder",
     "local_name",
     "normalize_label",
@@ -151,6 +158,7 @@ __all__ = [
     "sparql_prefixes",
     "title_name",
     "train",
+    "write_atomically",
 ]
 
 

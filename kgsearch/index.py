@@ -21,21 +21,22 @@ from pathlib import Path
 from typing import Any
 
 from kgbuild import (
+    CorpusProblem,
     Document,
     Encoder,
     EntityFact,
+    Fields,
     GraphFacts,
     IriMinter,
     KnowledgeGraphDir,
     TripleFact,
+    best_title_match,
     normalize_label,
     parse_iri,
     read_corpus,
     read_facts,
     title_name,
 )
-from kgbuild.corpus import CorpusProblem, Fields
-from kgbuild.resolution import TITLE_MATCH, title_match
 from kgsearch.ann import AUTO, FILE_NAME, HNSW, HnswPassages, choose_kind
 from kgsearch.errors import SearchIndexError
 from kgsearch.graph import ALIAS, MENTION, NAME, RELATION, TITLE, EdgeTable, Node, SearchGraph
@@ -266,13 +267,9 @@ def _graph(passages: list[Passage], facts: GraphFacts) -> tuple[list[Node], Edge
 
 def _title_entity(title: str, entities: list[EntityFact]) -> tuple[str, ...]:
     """Return the entity among `entities` whose name matches the passage title best (kgbuild's own rule)."""
-    scored = [
-        (max(title_match(name, title) for name in (e.label, *e.aliases)), e.iri)
-        for e in entities
-        if title and not _UNALIASED.intersection(e.classes)
-    ]
-    best = max(scored, default=(0.0, ""))
-    return (best[1],) if best[0] >= TITLE_MATCH else ()
+    candidates = [(e.iri, (e.label, *e.aliases)) for e in entities if title and not _UNALIASED.intersection(e.classes)]
+    best = best_title_match(title, candidates)
+    return (best,) if best is not None else ()
 
 
 def _names(passages: list[Passage], facts: GraphFacts, offset: int) -> tuple[list[str], Any, list[str]]:

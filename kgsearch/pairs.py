@@ -89,6 +89,6 @@ def graph_pairs(facts: GraphFacts, min_confidence: float = 0.7, per_document: in
 
 def write_pairs(pairs: list[TrainingPair], out: str | Path) -> None:
     """Write pairs as JSON Lines."""
-    from kgbuild.rdf.store import write_atomically
+    from kgbuild import write_atomically
 
     write_atomically(Path(out), "".join(json.dumps({"query": p.query, "passage": p.passage}) + "\n" for p in pairs))
