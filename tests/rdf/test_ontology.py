@@ -42,9 +42,13 @@ def test_local_names_of_wikidata_and_conll_properties():
 
 
 def test_the_prefix_table_is_the_namespaces_and_its_lines_parse():
+    from rdflib import OWL, RDF, RDFS, XSD
+    from rdflib.namespace import PROV, SDO
     from rdflib.plugins.sparql import prepareQuery
 
     assert (PREFIXES["kg"], PREFIXES["wdt"], PREFIXES["conll"]) == (str(KG), str(WDT), str(CONLL))
+    written_by_rdflib = {"schema": SDO, "rdf": RDF, "rdfs": RDFS, "owl": OWL, "xsd": XSD, "prov": PROV}
+    assert {name: PREFIXES[name] for name in written_by_rdflib} == {k: str(v) for k, v in written_by_rdflib.items()}
     assert sparql_prefixes("kg", "rdfs") == f"PREFIX kg: <{KG}>\nPREFIX rdfs: <{PREFIXES['rdfs']}>\n"
     prepareQuery(sparql_prefixes() + "SELECT ?s WHERE { ?s a kg:Person ; wdt:P19 ?p ; schema:name ?n }")
     with pytest.raises(KeyError):
