@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -28,6 +28,9 @@ from kgsearch.present import (
     score_line,
     where_error,
 )
+
+if TYPE_CHECKING:
+    from kgbuild import GraphSummary
 
 DEFAULT_KG = os.environ.get("KGSEARCH_KG", "kg")
 PLACEHOLDER = "Who is the mother of the director of film Atomised (Film)?"  # in data/sample/questions.jsonl
@@ -57,9 +60,9 @@ def load_runner(kg_dir: str) -> QueryRunner:
 
 
 @st.cache_data(show_spinner="Summarising the graph...")
-def load_summary(kg_dir: str) -> dict[str, Any]:
+def load_summary(kg_dir: str) -> GraphSummary:
     """Summarise the graph once per process."""
-    from kgbuild.rdf.graph import graph_summary
+    from kgbuild import graph_summary
 
     return graph_summary(KnowledgeGraphDir(kg_dir).dataset())
 
@@ -67,7 +70,7 @@ def load_summary(kg_dir: str) -> dict[str, Any]:
 @st.cache_data(show_spinner=False, max_entries=8)
 def export(kg_dir: str, stamp: str, format: str) -> str:
     """Serialise the graph in one format once per graph version (`stamp` changes with its files)."""
-    from kgbuild.rdf.store import export_text
+    from kgbuild import export_text
 
     return export_text(KnowledgeGraphDir(kg_dir).dataset(), format)[0]
 
@@ -232,9 +235,9 @@ with overview_tab:
     summary = load_summary(kg_dir)
     cells = st.columns(4)
     cells[0].metric("documents", len(explorer.facts.documents))
-    cells[1].metric("entities", summary["entities"])
-    cells[2].metric("triples", summary["triples"])
-    cells[3].metric("duplicate-entity rate", f"{100 * summary['duplicate_entity_rate']:.1f}%")
+    cells[1].metric("entities", summary.entities)
+    cells[2].metric("triples", summary.triples)
+    cells[3].metric("duplicate-entity rate", f"{100 * summary.duplicate_entity_rate:.1f}%")
     st.subheader("Triples by relation")
     st.vega_lite_chart(relation_chart(explorer.relation_counts()[:30]), width="stretch")
     st.subheader("Confidence")

@@ -58,7 +58,7 @@ def main() -> None:
 
     torch.set_num_threads(1)  # as kgsearch query and the app serve
     index = load_index(args.kg_dir)
-    encoder = load_encoder(index.manifest["encoder"])
+    encoder = load_encoder(index.manifest.encoder)
     sizes = [int(size) for size in args.sizes.split(",") if size]
     questions = [q.question for q in read_questions(args.questions)][200 : 200 + args.n] if sizes else []
     queries = np.asarray(encoder.encode(questions, kind="query"), dtype=np.float32) if questions else []

@@ -21,12 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
+from kgbuild import local_name
 from kgbuild.resolution import title_name
 from kgsearch.cues import parse_cue, relation_cues
 from kgsearch.evaluate import Question, evaluate_rankings, read_questions
-from kgsearch.explain import local_name
-from kgsearch.graph import RELATION, TITLE, SearchGraph
-from kgsearch.index import concat_edges, edge_arrays
+from kgsearch.graph import RELATION, TITLE, EdgeTable, SearchGraph
 from kgsearch.search import Searcher
 from kgsearch.settings import SearchSettings
 
@@ -68,11 +67,13 @@ def with_edges(searcher: Searcher, rows: list[tuple[int, int, int]], keep_extrac
     """Return a searcher whose graph has the oracle's relation edges added (and the extracted ones kept or not)."""
     graph = searcher.index.graph
     edges = graph.edges
-    keep = np.ones(len(edges["a"]), dtype=bool) if keep_extracted else edges["kind"] != RELATION
-    added = edge_arrays([(a, b, RELATION, 1.0, predicate, -1) for a, b, predicate in rows])
-    joined = concat_edges({key: column[keep] for key, column in edges.items()}, added)
+    keep = np.ones(len(edges), dtype=bool) if keep_extracted else edges.kind != RELATION
+    added = EdgeTable.from_rows([(a, b, RELATION, 1.0, predicate, -1) for a, b, predicate in rows])
+    joined = edges.select(keep).concat(added)
     new_graph = SearchGraph(graph.nodes, graph.passages, joined, graph.predicates)
-    return Searcher(replace(searcher.index, graph=new_graph), searcher.encoder, searcher.settings, nlp=searcher.nlp)
+    return Searcher(
+        replace(searcher.index, graph=new_graph), searcher.encoder, searcher.settings, nlp=searcher.linker.nlp
+    )
 
 
 def main() -> None:

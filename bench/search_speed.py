@@ -55,9 +55,9 @@ def main() -> None:
         "bm25_p95_ms": round(percentile(bm25_ms, 0.95), 2),
         "ratio_p50": round(statistics.median(search_ms) / statistics.median(bm25_ms), 1),
         "index_load_s": round(load_seconds, 2),
-        "index_build_s": searcher.index.manifest["build_seconds"],
+        "index_build_s": searcher.index.manifest.build_seconds,
         "graph_nodes": searcher.index.graph.size,
-        "graph_edges": len(searcher.index.graph.edges["a"]),
+        "graph_edges": len(searcher.index.graph.edges),
     }
     print(json.dumps(report) if args.json else "\n".join(f"{k}: {v}" for k, v in report.items()))
 

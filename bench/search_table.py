@@ -58,7 +58,7 @@ def main() -> None:
     score("BM25 (bm25s)", searcher.with_settings(**lexical.to_json()), reads)
     for spec in args.dense:
         name, encoder_ref = spec.split("=", 1)
-        if encoder_ref == searcher.index.manifest["encoder"]:
+        if encoder_ref == searcher.index.manifest.encoder:
             dense_searcher = searcher
         else:
             encoder = load_encoder(encoder_ref)

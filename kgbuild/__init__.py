@@ -12,7 +12,9 @@ from kgbuild.embedding import (
     BertEncoder,
     Encoder,
     HashingEncoder,
+    bert_encoder,
     encoding_precision,
+    hashing_encoder,
     load_text_encoder,
     resolved_precision,
 )
@@ -36,25 +38,28 @@ from kgbuild.errors import (
 )
 from kgbuild.extraction.datasets import read_examples
 from kgbuild.extraction.evaluate import evaluate, score_extractions
-from kgbuild.facts import DocumentFact, EntityFact, GraphFacts, TripleFact, document_id, read_facts
-from kgbuild.parsing import SpacyParser
+from kgbuild.facts import DocumentFact, EntityFact, GraphFacts, TripleFact, read_facts
+from kgbuild.parsing import SpacyParser, load_spacy
 from kgbuild.pipeline import (
     BuildReport,
     DocumentExtraction,
     DocumentGraph,
+    DocumentParser,
     FoundRelation,
     GraphSettings,
+    GraphStore,
+    RelationModel,
     build_knowledge_graph,
     extract_documents,
     found_relations,
-    relation_names,
 )
 from kgbuild.ray_engine import RayEngine
-from kgbuild.rdf.iris import IriMinter, normalize_label
-from kgbuild.rdf.query import QueryResult, Term
+from kgbuild.rdf.iris import IriMinter, MintedIri, document_id, local_name, normalize_label, parse_iri
+from kgbuild.rdf.query import CheckedQuery, QueryResult, Term, check_read_only
 from kgbuild.rdf.remote import PushReport, push
 from kgbuild.rdf.runner import QueryRunner
-from kgbuild.rdf.store import KnowledgeGraphDir
+from kgbuild.rdf.store import KnowledgeGraphDir, export_text, write_atomically
+from kgbuild.rdf.vocabulary import relation_names, sparql_prefixes
 from kgbuild.records import (
     Document,
     EntityAnnotation,
@@ -67,13 +72,16 @@ from kgbuild.records import (
     Span,
     TokenizedText,
 )
-from kgbuild.resolution import title_name
+from kgbuild.resolution import best_title_match, title_name
 
 if TYPE_CHECKING:
     from kgbuild.extraction.extractor import RelationExtractor
     from kgbuild.extraction.train import TrainSettings, train
+    from kgbuild.rdf.graph import GraphSummary, graph_summary
 
 _LAZY = {
+    "GraphSummary": "kgbuild.rdf.graph",
+    "graph_summary": "kgbuild.rdf.graph",
     "RelationExtractor": "kgbuild.extraction.extractor",
     "TrainSettings": "kgbuild.extraction.train",
     "train": "kgbuild.extraction.train",
@@ -82,6 +90,7 @@ _LAZY = {
 __all__ = [
     "BertEncoder",
     "BuildReport",
+    "CheckedQuery",
     "CheckpointError",
     "ClusterError",
     "CorpusProblem",
@@ -90,6 +99,7 @@ __all__ = [
     "DocumentExtraction",
     "DocumentFact",
     "DocumentGraph",
+    "DocumentParser",
     "Encoder",
     "EntityAnnotation",
     "EntityFact",
@@ -99,12 +109,15 @@ __all__ = [
     "FoundRelation",
     "GraphFacts",
     "GraphSettings",
+    "GraphStore",
+    "GraphSummary",
     "HashingEncoder",
     "InputTextError",
     "IriMinter",
     "KgBuildError",
     "KnowledgeGraphDir",
     "LabelError",
+    "MintedIri",
     "ModelLoadError",
     "PackageDataError",
     "ParsedDocument",
@@ -122,6 +135,7 @@ __all__ = [
     "RayEngine",
     "RelationAnnotation",
     "RelationExtractor",
+    "RelationModel",
     "RemoteStoreError",
     "SpacyParser",
     "Span",
@@ -130,14 +144,23 @@ __all__ = [
     "TrainSettings",
     "TripleFact",
     "WorkerError",
+    "bert_encoder",
+    "best_title_match",
     "build_knowledge_graph",
+    "check_read_only",
     "document_id",
     "encoding_precision",
     "evaluate",
+    "export_text",
     "extract_documents",
     "found_relations",
+    "graph_summary",
+    "hashing_encoder",
+    "load_spacy",
     "load_text_encoder",
+    "local_name",
     "normalize_label",
+    "parse_iri",
     "push",
     "read_corpus",
     "read_examples",
@@ -145,13 +168,15 @@ __all__ = [
     "relation_names",
     "resolved_precision",
     "score_extractions",
+    "sparql_prefixes",
     "title_name",
     "train",
+    "write_atomically",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    """Import torch-backed names on first use."""
+    """Import torch- and rdflib-backed names on first use."""
     if name in _LAZY:
         import importlib
 

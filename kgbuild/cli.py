@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
+from kgbuild.cli_options import IdField, KgDir, TextField, TitleField, fail
 from kgbuild.errors import KgBuildError
 from kgbuild.pipeline import DocumentGraph
 from kgbuild.records import Example
@@ -27,18 +28,9 @@ app = typer.Typer(help="Turn a text corpus into an RDF knowledge graph.", no_arg
 DevFile = Annotated[Path | None, typer.Option("--dev", help="Dev file for early stopping and calibration.")]
 Holdout = Annotated[int, typer.Option(help="Without --dev: hold out the last N training examples as dev.")]
 Metric = Annotated[str, typer.Option(help="Dev metric: auto, end_to_end, gold_entities or mean (of the two).")]
-# Field names of JSONL/CSV corpus rows, shared with kgsearch's commands.
-IdField = Annotated[str, typer.Option(help="Field of a JSONL/CSV row holding the document id.")]
-TextField = Annotated[str, typer.Option(help="Field holding the text.")]
-TitleField = Annotated[str, typer.Option(help="Field holding the title (optional in each row).")]
 TypeConstraints = Annotated[
     bool, typer.Option(help="Predict relations only between entity types seen with them in training.")
 ]
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
 
 
 @app.command("train")
@@ -124,14 +116,14 @@ def train_command(
     try:
         if resume is not None:
             if data or (out is not None and out.resolve() != resume.resolve()):
-                raise _fail("--resume takes the interrupted run's own arguments: give it without --data and --out")
+                raise fail("--resume takes the interrupted run's own arguments: give it without --data and --out")
             saved = read_run_arguments(resume)
             arguments = {**saved, "threads": threads or saved.get("threads", 0)}
         elif not data or out is None:
-            raise _fail("give --data and --out (or --resume OUT_DIR to continue an interrupted run)")
+            raise fail("give --data and --out (or --resume OUT_DIR to continue an interrupted run)")
         metrics = _train(arguments, resume=resume is not None)
     except (KgBuildError, ValueError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     summary = {"model": str(arguments["out"]), "best_epoch": metrics["best_epoch"]}
     summary["train_seconds"] = metrics["train_seconds"]
     if dev_report := metrics["dev"]:
@@ -173,7 +165,7 @@ def _train(arguments: dict[str, Any], resume: bool) -> dict[str, Any]:
         ema=a["ema"],
     )
     if a["no_dev"] and (a["dev"] is not None or a["holdout"]):
-        raise _fail("--no-dev excludes --dev and --holdout")
+        raise fail("--no-dev excludes --dev and --holdout")
     examples = [example for file in a["data"] for example in read_examples(file)]
     dev_file = _optional_path(a["dev"])
     examples, dev_examples = (examples, []) if a["no_dev"] else _dev_split(examples, dev_file, a["holdout"])
@@ -272,7 +264,7 @@ def calibrate_command(
         report = calibrate(extractor, examples, dev_examples, metric, type_constraints)
         write_config(model, extractor.config, {"calibration": report})
     except (KgBuildError, ValueError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     typer.echo(json.dumps(report))
 
 
@@ -284,7 +276,7 @@ def _dev_split(examples: list[Example], dev: Path | None, holdout: int) -> tuple
         return examples, read_examples(dev)
     if 0 < holdout < len(examples):
         return examples[:-holdout], examples[-holdout:]
-    raise _fail(f"give --dev, or --holdout between 1 and {len(examples) - 1}")
+    raise fail(f"give --dev, or --holdout between 1 and {len(examples) - 1}")
 
 
 @app.command("evaluate")
@@ -305,7 +297,7 @@ def evaluate_command(
         extractor = RelationExtractor.load(resolve_model_dir(model))
         report = evaluate(extractor, examples, batch_size=batch_size)
     except (KgBuildError, ValueError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     if as_json:
         typer.echo(json.dumps(report))
         return
@@ -380,16 +372,16 @@ def extract_command(
         or not 0.0 <= min_confidence <= 1.0
         or not (alias_threshold or 0.0) >= 0
     ):
-        raise _fail(
+        raise fail(
             f"need --workers >= 0, --processes >= 0, --batch-size > 0, --min-confidence in [0, 1] and "
             f"--alias-threshold >= 0; got {workers}, {processes}, {batch_size}, {min_confidence}, {alias_threshold}"
         )
     if engine not in ("local", "ray"):
-        raise _fail(f"--engine must be local or ray, got {engine!r}")
+        raise fail(f"--engine must be local or ray, got {engine!r}")
     if engine == "local" and address is not None:
-        raise _fail(f"--address {address} needs --engine ray")
+        raise fail(f"--address {address} needs --engine ray")
     if engine == "ray" and processes > 1:
-        raise _fail(f"--processes {processes} is for --engine local; Ray's workers are --actors")
+        raise fail(f"--processes {processes} is for --engine local; Ray's workers are --actors")
     started = time.monotonic()
     progress = _Progress()
     try:
@@ -426,7 +418,7 @@ def extract_command(
         summary = graph_summary(dataset)
         best = top_triples(dataset, show)
     except (KgBuildError, ValueError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     for line in best:
         typer.echo(line)
     elapsed = time.monotonic() - started
@@ -434,11 +426,11 @@ def extract_command(
         f"\n{report.documents} documents extracted ({report.sentences} sentences, "
         f"{report.sentences / elapsed:.1f} sentences/s), {report.skipped_unchanged} unchanged, "
         f"{len(report.failed)} failed; {report.rejected} triples rejected by domain/range\n"
-        f"graph: {summary['entities']} entities, {summary['triples']} triples, "
-        f"duplicate-entity rate {100 * summary['duplicate_entity_rate']:.2f}% "
-        f"({summary['merged_across_documents']} nodes merged across documents), "
-        f"provenance coverage {100 * summary['provenance_coverage']:.1f}%, "
-        f"mean confidence {summary['mean_confidence']:.2f}, {elapsed:.1f} s -> {out}"
+        f"graph: {summary.entities} entities, {summary.triples} triples, "
+        f"duplicate-entity rate {100 * summary.duplicate_entity_rate:.2f}% "
+        f"({summary.merged_across_documents} nodes merged across documents), "
+        f"provenance coverage {100 * summary.provenance_coverage:.1f}%, "
+        f"mean confidence {summary.mean_confidence:.2f}, {elapsed:.1f} s -> {out}"
     )
     if report.failed:
         typer.echo("failed:\n  " + "\n  ".join(report.failed), err=True)
@@ -490,7 +482,7 @@ class _Progress:
 
 @app.command("remove")
 def remove_command(
-    kg_dir: Annotated[Path, typer.Argument(help="Knowledge-graph directory.")],
+    kg_dir: KgDir,
     document_id: Annotated[str, typer.Argument(help="Id of the document to remove.")],
 ) -> None:
     """Remove a document and every triple that only it supported."""
@@ -499,16 +491,16 @@ def remove_command(
     try:
         kg = KnowledgeGraphDir(kg_dir)
         if not kg.remove_document(document_id):
-            raise _fail(f"{kg_dir}: no document {document_id!r}")
+            raise fail(f"{kg_dir}: no document {document_id!r}")
         kg.dataset()  # rebuild the store now, not at the next query
     except KgBuildError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     typer.echo(f"removed {document_id}")
 
 
 @app.command("export")
 def export_command(
-    kg_dir: Annotated[Path, typer.Argument(help="Knowledge-graph directory.")],
+    kg_dir: KgDir,
     format: Annotated[str, typer.Option("--format", help="trig, nquads, turtle, ntriples or jsonld.")] = "trig",
     out: Annotated[Path | None, typer.Option("--out", help="File to write (default: standard output).")] = None,
 ) -> None:
@@ -518,7 +510,7 @@ def export_command(
     try:
         text, note = export_text(KnowledgeGraphDir(kg_dir).dataset(), format)
     except (KgBuildError, ValueError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     if note:
         typer.echo(note, err=True)
     if out is None:
@@ -527,12 +519,12 @@ def export_command(
     try:
         write_atomically(out, text)
     except OSError as error:
-        raise _fail(f"{out}: cannot write ({error.strerror})") from None
+        raise fail(f"{out}: cannot write ({error.strerror})") from None
 
 
 @app.command("sparql")
 def sparql_command(
-    kg_dir: Annotated[Path, typer.Argument(help="Knowledge-graph directory.")],
+    kg_dir: KgDir,
     query: Annotated[str, typer.Argument(help="A SPARQL query, or a file holding one.")],
     format: Annotated[
         str, typer.Option("--format", help="table, json or csv (CONSTRUCT/DESCRIBE: table is N-Triples, json JSON-LD).")
@@ -545,7 +537,7 @@ def sparql_command(
     from kgbuild.rdf.runner import run_query
 
     if format not in ("table", "json", "csv"):
-        raise _fail(f"--format must be table, json or csv, got {format!r}")
+        raise fail(f"--format must be table, json or csv, got {format!r}")
     try:
         text = Path(query).read_text(encoding="utf-8") if Path(query).is_file() else query
     except (OSError, UnicodeDecodeError):  # a long inline query is no file name
@@ -553,7 +545,7 @@ def sparql_command(
     try:
         result = run_query(kg_dir, text, timeout, max_rows)
     except (KgBuildError, ValueError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     graph = result.form in ("CONSTRUCT", "DESCRIBE")
     typer.echo(write(result, "jsonld" if graph and format == "json" else format), nl=False)
     if result.note:
@@ -561,7 +553,7 @@ def sparql_command(
 
 
 @app.command("validate")
-def validate_command(kg_dir: Annotated[Path, typer.Argument(help="Knowledge-graph directory.")]) -> None:
+def validate_command(kg_dir: KgDir) -> None:
     """Check the graph against the SHACL shapes; exit 0 when it conforms, 1 when it does not."""
     from kgbuild.rdf.store import KnowledgeGraphDir
     from kgbuild.rdf.validate import validate
@@ -569,7 +561,7 @@ def validate_command(kg_dir: Annotated[Path, typer.Argument(help="Knowledge-grap
     try:
         conforms, report = validate(KnowledgeGraphDir(kg_dir).dataset())
     except KgBuildError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     typer.echo(report)
     if not conforms:
         raise typer.Exit(1)
@@ -577,7 +569,7 @@ def validate_command(kg_dir: Annotated[Path, typer.Argument(help="Knowledge-grap
 
 @app.command("serve")
 def serve_command(
-    kg_dir: Annotated[Path, typer.Argument(help="Knowledge-graph directory.")],
+    kg_dir: KgDir,
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 7878,
     timeout: Annotated[float, typer.Option(help="Seconds a query may run (it is stopped then).")] = 10.0,
     max_rows: Annotated[int, typer.Option(help="Most result rows (or triples) a query may return.")] = 10_000,
@@ -594,12 +586,12 @@ def serve_command(
     try:
         runner = QueryRunner(kg_dir, workers=workers, timeout=timeout, row_limit=max_rows, queue=queue)
     except (KgBuildError, ValueError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     try:
         server = EndpointServer(runner, port, close_runner=True)
     except OSError as error:
         runner.close()
-        raise _fail(f"port {port}: {error}") from None
+        raise fail(f"port {port}: {error}") from None
     typer.echo(f"SPARQL endpoint: {server.url} (read-only; Ctrl-C stops)")
     try:
         server.serve_forever()
@@ -609,7 +601,7 @@ def serve_command(
 
 @app.command("push")
 def push_command(
-    kg_dir: Annotated[Path, typer.Argument(help="Knowledge-graph directory.")],
+    kg_dir: KgDir,
     endpoint: Annotated[str, typer.Option("--endpoint", help="Graph Store (quads) or SPARQL Update URL.")],
     mode: Annotated[str, typer.Option(help="quads (Graph Store Protocol) or update (SPARQL Update).")] = "quads",
     chunk_size: Annotated[int, typer.Option("--chunk-size", "--batch-size", help="Most quads a request.")] = 50_000,
@@ -637,9 +629,9 @@ def push_command(
             timeout=timeout, retries=retries, full=full, version=kg.stamp(), no_transaction=no_transaction,
         )  # fmt: skip
     except RemoteStoreError as error:
-        raise _fail(f"{error}\nnothing is lost: run the same command again to finish ({checkpoint})", code=1) from None
+        raise fail(f"{error}\nnothing is lost: run the same command again to finish ({checkpoint})", code=1) from None
     except (KgBuildError, ValueError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     typer.echo(
         f"pushed {report.quads} quads in {report.requests} requests ({report.retries} retried) to {endpoint}: "
         f"{report.added} graphs added, {report.replaced} replaced, {report.deleted} deleted, "

@@ -11,14 +11,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
-_PREFIXES = (
-    "PREFIX kg: <https://w3id.org/kgbuild/ontology#> "
-    "PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> "
-    "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
-    "PREFIX schema: <https://schema.org/> "
-)
+from kgbuild.rdf.iris import document_id
+from kgbuild.rdf.vocabulary import PREFIXES, sparql_prefixes
+
+_PREFIXES = sparql_prefixes("kg", "rdf", "rdfs", "schema")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,11 +61,6 @@ class GraphFacts:
     documents: tuple[DocumentFact, ...]
     entities: tuple[EntityFact, ...]
     triples: tuple[TripleFact, ...]
-
-
-def document_id(iri: str) -> str:
-    """Return the corpus id of a document IRI minted by `kgbuild.rdf.iris.IriMinter.document`."""
-    return unquote(iri.rsplit("doc/", 1)[-1])
 
 
 def read_facts(kg_dir: str | Path) -> GraphFacts:
@@ -123,9 +115,7 @@ def _entities(store: Any) -> tuple[EntityFact, ...]:
     for iri, alias in _rows(store, "SELECT DISTINCT ?e ?a WHERE { GRAPH ?g { ?e kg:alias ?a } }"):
         assert iri is not None and alias is not None
         aliases[iri].add(alias)
-    from kgbuild.rdf.namespaces import KG
-
-    kg = str(KG)
+    kg = PREFIXES["kg"]
     for iri, kind in _rows(store, "SELECT DISTINCT ?e ?c WHERE { GRAPH ?g { ?e kg:mentionedIn ?d ; a ?c } }"):
         assert iri is not None and kind is not None
         classes[iri].add(kind.removeprefix(kg))

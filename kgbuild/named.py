@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from kgbuild.records import Extraction, ParsedDocument, PredictedEntity, Span
 
-# spaCy's OntoNotes labels as extractor-style types (`kgbuild.rdf.graph.ENTITY_CLASSES` maps both to classes);
+# spaCy's OntoNotes labels as extractor-style types (`kgbuild.rdf.ontology.ENTITY_CLASSES` maps both to classes);
 # ORDINAL ("first") is left out: an ordinal is a rank, not a quantity.
 SPACY_TYPES = {
     "PERSON": "PER",
@@ -39,7 +39,7 @@ SPACY_CONFIDENCE = 0.5  # spaCy gives no score; below the extractor's own confid
 
 def missing_types(entity_types: Iterable[str]) -> frozenset[str]:
     """Return the spaCy-derived types whose ontology class none of the extractor's `entity_types` has."""
-    from kgbuild.rdf.graph import entity_class
+    from kgbuild.rdf.ontology import entity_class
 
     covered = {entity_class(t) for t in entity_types}
     return frozenset(t for t in SPACY_TYPES.values() if entity_class(t) not in covered)

@@ -2,17 +2,58 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
-from functools import cache
 from itertools import islice
-from typing import Any
+from typing import TYPE_CHECKING, Protocol, cast
 
-from kgbuild.records import Document, Extraction, ParsedDocument
+from kgbuild.records import Document, Extraction, ParsedDocument, TokenizedText
+
+if TYPE_CHECKING:
+    from kgbuild.corpus import CorpusProblem
 
 WINDOW_BATCHES = 8  # extractor batches per window of documents
+
+
+class RelationModel(Protocol):
+    """What the pipeline asks of a relation extractor (`kgbuild.RelationExtractor` is the real one).
+
+    It may also have a ``relation_floor`` (the least confidence it reports; lowered for a build below 0.5)
+    and a ``config`` with ``entity_types``; the pipeline reads both only where they exist.
+    """
+
+    def extract(self, texts: Sequence[TokenizedText], batch_size: int = 32) -> list[Extraction]:
+        """Find the entities and relations of each text, in order."""
+        ...
+
+
+class DocumentParser(Protocol):
+    """What the pipeline asks of a parser (`kgbuild.SpacyParser`): words, sentences and entities of documents."""
+
+    def parse(self, documents: Iterable[Document]) -> Iterator[ParsedDocument]:
+        """Parse documents lazily, in order."""
+        ...
+
+
+class GraphStore(Protocol):
+    """Where a build writes its graphs (`kgbuild.KnowledgeGraphDir`): one file a document, one a run."""
+
+    def finished(self) -> dict[str, str]:
+        """Map each finished document id to the content hash it was built from."""
+        ...
+
+    def write_document(self, document_id: str, digest: str, nquads: str) -> None:
+        """Store one document's named graph, replacing any earlier version."""
+        ...
+
+    def write_run(self, run_id: str, nquads: str) -> None:
+        """Store the provenance record of one run."""
+        ...
+
+
+class _Floored(Protocol):
+    relation_floor: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,30 +80,10 @@ class FoundRelation:
     tail_chars: tuple[int, int]
 
 
-@cache
-def relation_names() -> dict[str, str]:
-    """Readable names of relation labels (Wikidata property ids); other labels name themselves.
-
-    Raises:
-        PackageDataError: the ontologies are missing from the installed package.
-
-    """
-    from kgbuild.settings import ontology_file
-
-    names: dict[str, str] = json.loads(ontology_file("wikidata-relations.json").read_text(encoding="utf-8"))
-    return names
-
-
 def extract_documents(
-    documents: Iterable[Document], extractor: Any, parser: Any, batch_size: int = 32
+    documents: Iterable[Document], extractor: RelationModel, parser: DocumentParser, batch_size: int = 32
 ) -> Iterator[DocumentExtraction]:
-    """Parse and extract documents in batches, shortest first within each window of a few batches.
-
-    Args:
-        extractor: a `RelationExtractor` (or any object with its `extract` method).
-        parser: a `SpacyParser` (or any object with its `parse` method).
-
-    """
+    """Parse and extract documents in batches, shortest first within each window of a few batches."""
     parsed_documents = parser.parse(documents)
     # Several batches per window, sorted by length, so each batch pads to similar lengths (one batch per
     # window padded every text to the longest of 32 at random); each batch is handed on as soon as it is
@@ -79,6 +100,8 @@ def extract_documents(
 def found_relations(result: DocumentExtraction) -> list[FoundRelation]:
     """Describe the relations of one document with their surface forms, most confident first."""
     parsed, extraction = result.parsed, result.extraction
+    from kgbuild.rdf.vocabulary import relation_names
+
     names = relation_names()
     found = []
     for relation in extraction.relations:
@@ -126,7 +149,11 @@ Engine = Callable[[Iterable[Document], GraphSettings], Generator[DocumentGraph, 
 
 
 def document_graphs(
-    documents: Iterable[Document], extractor: Any, parser: Any, settings: GraphSettings, batch_size: int = 32
+    documents: Iterable[Document],
+    extractor: RelationModel,
+    parser: DocumentParser,
+    settings: GraphSettings,
+    batch_size: int = 32,
 ) -> Generator[DocumentGraph, None, None]:
     """Build each document's named graph in this process (the local engine; Ray's actors run it too).
 
@@ -161,24 +188,25 @@ class BuildReport:
 
 
 @contextmanager
-def _relation_floor(extractor: Any, min_confidence: float) -> Iterator[None]:
+def _relation_floor(extractor: RelationModel, min_confidence: float) -> Iterator[None]:
     """Below 0.5, ask the extractor for the candidates under its calibrated decision too; restore it after."""
     floor = getattr(extractor, "relation_floor", None)
     if floor is None:
         yield
         return
-    extractor.relation_floor = min(max(min_confidence, 0.01), 0.5)
+    floored = cast(_Floored, extractor)
+    floored.relation_floor = min(max(min_confidence, 0.01), 0.5)
     try:
         yield
     finally:
-        extractor.relation_floor = floor
+        floored.relation_floor = floor
 
 
 def build_knowledge_graph(
-    items: Iterable[Document | Any],
-    kg: Any,
-    extractor: Any,
-    parser: Any,
+    items: Iterable[Document | CorpusProblem],
+    kg: GraphStore,
+    extractor: RelationModel,
+    parser: DocumentParser,
     model_name: str,
     model_version: str,
     min_confidence: float = 0.5,
@@ -198,7 +226,6 @@ def build_knowledge_graph(
 
     Args:
         items: documents, and `CorpusProblem` records for documents that could not be read.
-        kg: a `KnowledgeGraphDir`; extractor: a `RelationExtractor`; parser: a `SpacyParser`.
         min_confidence: the least confidence of a triple kept; below 0.5 the extractor is also asked for
             the candidates under its calibrated decision (its `relation_floor`).
         corpus: what the run record's ``prov:used`` names (the corpus path); the record is written before

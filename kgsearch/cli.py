@@ -14,21 +14,14 @@ from typing import Annotated, Any
 
 import typer
 
-from kgbuild.cli import IdField, TextField, TitleField
-from kgbuild.corpus import Fields
-from kgbuild.errors import KgBuildError
+from kgbuild import Fields, KgBuildError
+from kgbuild.cli_options import IdField, KgDir, TextField, TitleField, fail
 from kgbuild.settings import DEFAULT_BASE_MODEL
 from kgsearch.errors import KgSearchError
 
 app = typer.Typer(help="Search a knowledge graph built by kgbuild.", no_args_is_help=True, add_completion=False)
 
-KgDir = Annotated[Path, typer.Argument(help="Knowledge-graph directory (built by kgbuild extract).")]
 METHODS = ("fused", "graph", "graph-no-relations", "dense", "bm25")
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
 
 
 @app.command("version")
@@ -75,14 +68,14 @@ def index_command(
         fields = Fields(id_field, text_field, title_field)
         manifest = build_index(kg_dir, corpus, load_encoder(encoder), encoder_ref, chosen, fields, ann, precision)
     except (KgSearchError, KgBuildError, ValueError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     typer.echo(
-        f"indexed {manifest['passages']} passages, {manifest['entities']} entities, "
-        f"edges {manifest['edges']}, {manifest['ann']} vector search, {manifest['precision']} vectors, "
-        f"in {manifest['build_seconds']} s "
+        f"indexed {manifest.passages} passages, {manifest.entities} entities, "
+        f"edges {dict(manifest.edges)}, {manifest.ann} vector search, {manifest.precision} vectors, "
+        f"in {manifest.build_seconds} s "
         f"-> {kg_dir / 'search'}"
     )
-    for problem in manifest["unreadable_passages"]:
+    for problem in manifest.unreadable_passages:
         typer.echo(f"skipped: {problem}", err=True)
 
 
@@ -102,7 +95,7 @@ def query_command(
     try:
         result = Searcher.open(kg_dir, threads=1).search(question, k=k, where=where)
     except (KgSearchError, KgBuildError, ValueError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     if as_json:
         typer.echo(json.dumps(asdict(result), ensure_ascii=False))
         return
@@ -163,7 +156,7 @@ def evaluate_command(
             chosen, lambda q: [h.passage.id for h in searcher.search(q.question, k=depth, explain=False).hits], cutoffs
         )
     except (KgSearchError, KgBuildError, ValueError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     if as_json:
         typer.echo(json.dumps({"method": method, **report}))
         return
@@ -196,7 +189,7 @@ def beir_command(
     try:
         count = beir_to_questions(folder, split, out)
     except KgSearchError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     typer.echo(f"wrote {count} questions -> {out}")
 
 
@@ -214,7 +207,7 @@ def pairs_command(
     try:
         pairs = graph_pairs(read_facts(kg_dir), min_confidence, per_document)
     except KgBuildError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     write_pairs(pairs, out)
     typer.echo(f"wrote {len(pairs)} pairs -> {out}")
 
@@ -257,7 +250,7 @@ def train_command(
         texts = {d.id: passage_text(Passage(d.id, d.title, d.text, "")) for d in documents}
         record = train_retriever(read_pairs(pairs), texts, out, base_model, settings)
     except (KgSearchError, KgBuildError, ValueError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     typer.echo(json.dumps({"encoder": str(out), **record["training"]}))
 
 

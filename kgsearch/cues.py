@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from kgbuild.pipeline import relation_names
+from kgbuild import relation_names
 
 INVERSE = "^"
 

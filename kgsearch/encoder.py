@@ -12,8 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from kgbuild import BertEncoder, Encoder, HashingEncoder
-from kgbuild.embedding import bert_encoder, hashing_encoder
+from kgbuild import BertEncoder, Encoder, HashingEncoder, ModelLoadError, bert_encoder, hashing_encoder
 from kgbuild.settings import DEFAULT_BASE_MODEL, resolve_base_model
 from kgsearch.errors import SearchIndexError
 
@@ -32,8 +31,6 @@ def load_encoder(name: str | Path = DEFAULT_BASE_MODEL) -> Any:
         SearchIndexError: the directory is neither (names the path).
 
     """
-    from kgbuild.errors import ModelLoadError
-
     double = hashing_encoder(str(name))
     if double is not None:
         return double

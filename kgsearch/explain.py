@@ -14,7 +14,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from kgbuild import TripleFact
+from kgbuild import TripleFact, local_name
 from kgsearch.graph import EDGE_KINDS, MENTION, RELATION, SearchGraph
 from kgsearch.records import Hop, LinkedMention
 
@@ -106,10 +106,10 @@ def _path(
             )
             break
         source, edge, probability = step
-        kind = int(graph.edges["kind"][edge])
+        kind = int(graph.edges.kind[edge])
         a, b = graph.nodes[source], graph.nodes[node]
         if kind == RELATION:
-            triple = triples[int(graph.edges["triple"][edge])]
+            triple = triples[int(graph.edges.triple[edge])]
             name = predicate_names.get(local_name(triple.predicate), local_name(triple.predicate))
             hops.append(
                 Hop(
@@ -132,8 +132,3 @@ def _path(
             hops.append(Hop(hop_kind, a.iri, b.iri, a.label, b.label, probability))
         node = source
     return tuple(reversed(hops))
-
-
-def local_name(iri: str) -> str:
-    """Return the last segment of an IRI: ``.../prop/direct/P25`` -> ``P25``."""
-    return iri.rsplit("/", 1)[-1].rsplit("#", 1)[-1]

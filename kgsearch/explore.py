@@ -10,8 +10,15 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from kgbuild import GraphFacts, QueryResult, TripleFact, read_facts, relation_names
-from kgsearch.explain import local_name
+from kgbuild import (
+    GraphFacts,
+    QueryResult,
+    TripleFact,
+    local_name,
+    read_facts,
+    relation_names,
+    sparql_prefixes,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,25 +187,20 @@ def _escape(text: str) -> str:
 
 EXAMPLE_QUERIES = {
     "Most confident triples": (
-        "PREFIX kg: <https://w3id.org/kgbuild/ontology#>\n"
-        "PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>\n"
-        "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
-        "SELECT ?subject ?property ?object ?confidence ?sentence WHERE {\n"
+        sparql_prefixes("kg", "rdf", "rdfs") + "SELECT ?subject ?property ?object ?confidence ?sentence WHERE {\n"
         "  ?t a kg:Extraction ; rdf:subject ?s ; rdf:predicate ?property ; rdf:object ?o ;\n"
         "     kg:confidence ?confidence ; kg:sentence ?sentence .\n"
         "  ?s rdfs:label ?subject . ?o rdfs:label ?object .\n"
         "} ORDER BY DESC(?confidence) LIMIT 20"
     ),
     "People born somewhere, with the place": (
-        "PREFIX wdt: <http://www.wikidata.org/prop/direct/>\n"
-        "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
-        "SELECT DISTINCT ?person ?place WHERE {\n"
+        sparql_prefixes("wdt", "rdfs") + "SELECT DISTINCT ?person ?place WHERE {\n"
         "  ?p wdt:P19 ?b . ?p rdfs:label ?person . ?b rdfs:label ?place .\n"
         "} LIMIT 50"
     ),
     "Triples per relation": (
-        "SELECT ?property (COUNT(*) AS ?triples) WHERE {\n"
-        "  ?s ?property ?o . FILTER(STRSTARTS(STR(?property), 'http://www.wikidata.org/prop/direct/'))\n"
+        sparql_prefixes("wdt") + "SELECT ?property (COUNT(*) AS ?triples) WHERE {\n"
+        "  ?s ?property ?o . FILTER(STRSTARTS(STR(?property), STR(wdt:)))\n"
         "} GROUP BY ?property ORDER BY DESC(?triples)"
     ),
 }

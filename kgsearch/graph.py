@@ -16,7 +16,8 @@ matrix, since a query re-weights edges (relation cues) and needs PageRank in mil
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
 from functools import cached_property
 from typing import Any
 
@@ -33,17 +34,78 @@ class Node:
     kind: str
 
 
+@dataclass(frozen=True, slots=True)
+class EdgeTable:
+    """The search graph's edges as numpy columns, one row an edge.
+
+    ``a`` and ``b`` are node indices (int64), ``kind`` an edge kind (``TITLE``...), ``weight`` its own
+    weight (float64), ``predicate`` an index into the graph's predicates and ``triple`` into the index's
+    triples, for relation edges (``-1`` elsewhere).
+    """
+
+    a: Any
+    b: Any
+    kind: Any
+    weight: Any
+    predicate: Any
+    triple: Any
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[tuple[int, int, int, float, int, int]]) -> EdgeTable:
+        """Build the table from ``(a, b, kind, weight, predicate, triple)`` rows."""
+        import numpy as np
+
+        columns = list(zip(*rows, strict=True)) if rows else [(), (), (), (), (), ()]
+        return cls(
+            np.asarray(columns[0], dtype=np.int64),
+            np.asarray(columns[1], dtype=np.int64),
+            np.asarray(columns[2], dtype=np.int64),
+            np.asarray(columns[3], dtype=np.float64),
+            np.asarray(columns[4], dtype=np.int64),
+            np.asarray(columns[5], dtype=np.int64),
+        )
+
+    @classmethod
+    def from_columns(cls, columns: Mapping[str, Any]) -> EdgeTable:
+        """Build the table from its named columns (an ``edges.npz`` archive).
+
+        Raises:
+            KeyError: a column is missing.
+
+        """
+        return cls(**{f.name: columns[f.name] for f in fields(cls)})
+
+    def columns(self) -> dict[str, Any]:
+        """Return the named columns, in the order ``edges.npz`` holds them."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def concat(self, other: EdgeTable) -> EdgeTable:
+        """Join two tables, this one's rows first."""
+        import numpy as np
+
+        return EdgeTable(
+            **{name: np.concatenate([column, getattr(other, name)]) for name, column in self.columns().items()}
+        )
+
+    def select(self, keep: Any) -> EdgeTable:
+        """Return the rows a boolean mask (or index array) keeps."""
+        return EdgeTable(**{name: column[keep] for name, column in self.columns().items()})
+
+    def __len__(self) -> int:
+        """Return the number of edges."""
+        return len(self.a)
+
+
 class SearchGraph:
     """Typed, weighted undirected edges over passage and entity nodes.
 
     Args:
         nodes: passages first (indices ``0 .. passages-1``), then entities.
-        edges: ``(a, b, kind, weight, predicate, triple)`` rows; ``predicate`` indexes `predicates`
-            and ``triple`` the index's triple list for relation edges (``-1`` elsewhere).
+        edges: the edge table; its ``predicate`` column indexes `predicates`.
 
     """
 
-    def __init__(self, nodes: list[Node], passages: int, edges: Any, predicates: list[str]):
+    def __init__(self, nodes: list[Node], passages: int, edges: EdgeTable, predicates: list[str]):
         import numpy as np
 
         self.nodes = nodes
@@ -51,7 +113,7 @@ class SearchGraph:
         self.predicates = predicates
         self.index = {node.iri: i for i, node in enumerate(nodes)}
         self.edges = edges
-        a, b = edges["a"], edges["b"]
+        a, b = edges.a, edges.b
         # Both directions of every edge, sorted by target row: a CSR structure computed once, whose
         # data a query fills in (duplicates are fine, a CSR product sums them).
         source = np.concatenate([a, b])
@@ -83,14 +145,14 @@ class SearchGraph:
         """
         import numpy as np
 
-        kinds = self.edges["kind"]
-        weights = np.asarray(kind_weights, dtype=np.float64)[kinds] * self.edges["weight"]
+        kinds = self.edges.kind
+        weights = np.asarray(kind_weights, dtype=np.float64)[kinds] * self.edges.weight
         if not predicate_boost:
             return np.concatenate([weights, weights])
         boost = np.ones((2, len(self.predicates) + 1))  # row 0: subject to object, row 1: back
         for (predicate, forward), factor in predicate_boost.items():
             boost[0 if forward else 1, predicate] = factor
-        rows = np.where(kinds == RELATION, self.edges["predicate"], len(self.predicates))
+        rows = np.where(kinds == RELATION, self.edges.predicate, len(self.predicates))
         return np.concatenate([weights * boost[0, rows], weights * boost[1, rows]])
 
     def transition(self, weights: Any) -> Any:
@@ -158,10 +220,10 @@ class SearchGraph:
 
         positions = self._by_source[node]
         rows = self._edge_of[positions]
-        keep = self.edges["kind"][rows] == kind
+        keep = self.edges.kind[rows] == kind
         if predicates is not None:
             forward = self._forward[positions].tolist()
-            wanted = [(int(p), f) in predicates for p, f in zip(self.edges["predicate"][rows], forward, strict=True)]
+            wanted = [(int(p), f) in predicates for p, f in zip(self.edges.predicate[rows], forward, strict=True)]
             keep &= np.asarray(wanted, dtype=bool)
         return list(zip(self._target[positions][keep].tolist(), rows[keep].tolist(), strict=True))
 
@@ -182,11 +244,11 @@ class SearchGraph:
         for node in self.nodes:
             graph.add_node(node.iri, label=node.label, kind=node.kind)
         for a, b, kind, weight, predicate in zip(
-            self.edges["a"],
-            self.edges["b"],
-            self.edges["kind"],
-            self.edges["weight"],
-            self.edges["predicate"],
+            self.edges.a,
+            self.edges.b,
+            self.edges.kind,
+            self.edges.weight,
+            self.edges.predicate,
             strict=True,
         ):
             attributes: dict[str, Any] = {"kind": EDGE_KINDS[kind], "weight": float(weight)}

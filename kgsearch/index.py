@@ -21,24 +21,28 @@ from pathlib import Path
 from typing import Any
 
 from kgbuild import (
+    CorpusProblem,
     Document,
     Encoder,
     EntityFact,
+    Fields,
     GraphFacts,
+    IriMinter,
     KnowledgeGraphDir,
     TripleFact,
+    best_title_match,
     encoding_precision,
     normalize_label,
+    parse_iri,
     read_corpus,
     read_facts,
     resolved_precision,
     title_name,
 )
-from kgbuild.corpus import CorpusProblem, Fields
-from kgbuild.resolution import TITLE_MATCH, title_match
 from kgsearch.ann import AUTO, FILE_NAME, HNSW, HnswPassages, choose_kind
 from kgsearch.errors import SearchIndexError
-from kgsearch.graph import ALIAS, MENTION, NAME, RELATION, TITLE, Node, SearchGraph
+from kgsearch.graph import ALIAS, MENTION, NAME, RELATION, TITLE, EdgeTable, Node, SearchGraph
+from kgsearch.manifest import IndexManifest
 from kgsearch.records import Passage
 from kgsearch.settings import SearchSettings
 
@@ -80,7 +84,7 @@ class SearchIndex:
     bm25: Any
     triples: tuple[TripleFact, ...]
     settings: SearchSettings
-    manifest: dict[str, Any]
+    manifest: IndexManifest
     ann: HnswPassages | None = None
 
     def dense_scores(self, query: Any) -> Any:
@@ -108,7 +112,7 @@ def build_index(
     fields: Fields = DEFAULT_FIELDS,
     ann: str = AUTO,
     precision: str = "auto",
-) -> dict[str, Any]:
+) -> IndexManifest:
     """Build the search index of `kg_dir` over the passages of `corpus`; return its manifest.
 
     Args:
@@ -157,9 +161,9 @@ def build_index(
     name_vectors = unique_vectors[[row[name] for name in names]]
     timings["name_vectors_s"] = time.monotonic() - tick
 
-    edges = concat_edges(edges, _name_edges(passages, facts.entities, edges, len(passages)))
+    edges = edges.concat(_name_edges(passages, facts.entities, edges, len(passages)))
     alias_edges = _alias_edges(entity_nodes, facts.entities, len(passages), name_vectors, names, name_nodes, settings)
-    edges = concat_edges(edges, alias_edges)
+    edges = edges.concat(alias_edges)
 
     import bm25s
 
@@ -183,30 +187,30 @@ def build_index(
         with (staging / "triples.jsonl").open("w", encoding="utf-8") as handle:
             for t in facts.triples:
                 handle.write(json.dumps(_triple_row(t), ensure_ascii=False) + "\n")
-        np.savez(staging / "edges.npz", **edges)
+        np.savez(staging / "edges.npz", **edges.columns())
         (staging / "predicates.json").write_text(json.dumps(predicates), encoding="utf-8")
         np.save(staging / "passage_vectors.npy", passage_vectors.astype(np.float32))
         np.save(staging / "name_vectors.npy", name_vectors.astype(np.float16))
         bm25.save(str(staging / "bm25"))
         if hnsw is not None:
             hnsw.save(staging / FILE_NAME)
-        manifest = {
-            "format": FORMAT_VERSION,
-            "kg_stamp": stamp,
-            "corpus": str(Path(corpus).resolve()),
-            "encoder": encoder_ref,
-            "encoder_name": encoder.name,
-            "passages": len(passages),
-            "entities": len(entity_nodes),
-            "ann": ann,
-            "precision": resolved_precision(precision),
-            "edges": {kind: int((edges["kind"] == code).sum()) for kind, code in _KIND_CODES.items()},
-            "unreadable_passages": problems,
-            "settings": settings.to_json(),
-            "build_seconds": round(time.monotonic() - started, 2),
-            "timings": {k: round(v, 2) for k, v in timings.items()},
-        }
-        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        manifest = IndexManifest(
+            FORMAT_VERSION,
+            stamp,
+            str(Path(corpus).resolve()),
+            encoder_ref,
+            encoder.name,
+            len(passages),
+            len(entity_nodes),
+            ann,
+            resolved_precision(precision),
+            {kind: int((edges.kind == code).sum()) for kind, code in _KIND_CODES.items()},
+            tuple(problems),
+            settings,
+            round(time.monotonic() - started, 2),
+            {k: round(v, 2) for k, v in timings.items()},
+        )
+        manifest.write(staging / "manifest.json")
         if target.exists():
             old = target.with_name(f".{INDEX_DIR}.old")
             shutil.rmtree(old, ignore_errors=True)
@@ -226,14 +230,13 @@ _KIND_CODES = {"title": TITLE, "mention": MENTION, "relation": RELATION, "alias"
 
 def _passages(documents: list[Document], facts: GraphFacts) -> list[Passage]:
     iris = {d.id: d.iri for d in facts.documents}
-    base = next(iter(iris.values())).rsplit("doc/", 1)[0] if iris else None
-    from kgbuild import IriMinter
+    base = parse_iri(next(iter(iris.values()))).base if iris else None
 
     minter = IriMinter(base) if base else IriMinter()
     return [Passage(d.id, d.title, d.text, iris.get(d.id) or minter.document(d.id)) for d in documents]
 
 
-def _graph(passages: list[Passage], facts: GraphFacts) -> tuple[list[Node], dict[str, Any], list[str]]:
+def _graph(passages: list[Passage], facts: GraphFacts) -> tuple[list[Node], EdgeTable, list[str]]:
 
     nodes = [Node(p.iri, p.title or p.id, "passage") for p in passages]
     nodes += [Node(e.iri, e.label, "entity") for e in facts.entities]
@@ -270,40 +273,14 @@ def _graph(passages: list[Passage], facts: GraphFacts) -> tuple[list[Node], dict
                     i,
                 )
             )
-    return nodes, edge_arrays(rows), predicates
+    return nodes, EdgeTable.from_rows(rows), predicates
 
 
 def _title_entity(title: str, entities: list[EntityFact]) -> tuple[str, ...]:
     """Return the entity among `entities` whose name matches the passage title best (kgbuild's own rule)."""
-    scored = [
-        (max(title_match(name, title) for name in (e.label, *e.aliases)), e.iri)
-        for e in entities
-        if title and not _UNALIASED.intersection(e.classes)
-    ]
-    best = max(scored, default=(0.0, ""))
-    return (best[1],) if best[0] >= TITLE_MATCH else ()
-
-
-def edge_arrays(rows: list[tuple[int, int, int, float, int, int]]) -> dict[str, Any]:
-    """Turn ``(a, b, kind, weight, predicate, triple)`` rows into the index's edge table (numpy columns)."""
-    import numpy as np
-
-    columns = list(zip(*rows, strict=True)) if rows else [(), (), (), (), (), ()]
-    return {
-        "a": np.asarray(columns[0], dtype=np.int64),
-        "b": np.asarray(columns[1], dtype=np.int64),
-        "kind": np.asarray(columns[2], dtype=np.int64),
-        "weight": np.asarray(columns[3], dtype=np.float64),
-        "predicate": np.asarray(columns[4], dtype=np.int64),
-        "triple": np.asarray(columns[5], dtype=np.int64),
-    }
-
-
-def concat_edges(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
-    """Join two edge tables, `first`'s rows first."""
-    import numpy as np
-
-    return {key: np.concatenate([first[key], second[key]]) for key in first}
+    candidates = [(e.iri, (e.label, *e.aliases)) for e in entities if title and not _UNALIASED.intersection(e.classes)]
+    best = best_title_match(title, candidates)
+    return (best,) if best is not None else ()
 
 
 def _names(passages: list[Passage], facts: GraphFacts, offset: int) -> tuple[list[str], Any, list[str]]:
@@ -338,7 +315,7 @@ def _alias_edges(
     names: list[str],
     name_nodes: Any,
     settings: SearchSettings,
-) -> dict[str, Any]:
+) -> EdgeTable:
     """Join entities whose labels are near-synonyms: pairs that share a rare word, cosine above threshold."""
     import numpy as np
 
@@ -370,12 +347,10 @@ def _alias_edges(
             )
             if similarity >= settings.alias_threshold and not same_name:  # same name, other IRI: another kind of thing
                 rows.append((x, y, ALIAS, float(similarity), -1, -1))
-    return edge_arrays(rows)
+    return EdgeTable.from_rows(rows)
 
 
-def _name_edges(
-    passages: list[Passage], entities: tuple[EntityFact, ...], edges: dict[str, Any], offset: int
-) -> dict[str, Any]:
+def _name_edges(passages: list[Passage], entities: tuple[EntityFact, ...], edges: EdgeTable, offset: int) -> EdgeTable:
     """Join each entity to the passages that name it, unless a title edge does already.
 
     A passage names an entity when its title does (the entity's label or an alias is the title without
@@ -390,9 +365,7 @@ def _name_edges(
         name = normalize_label(title_name(passage.title))
         if name:
             by_title[name].append(i)
-    titled = {
-        (int(a), int(b)) for a, b, kind in zip(edges["a"], edges["b"], edges["kind"], strict=True) if kind == TITLE
-    }
+    titled = {(int(a), int(b)) for a, b, kind in zip(edges.a, edges.b, edges.kind, strict=True) if kind == TITLE}
     by_subject: dict[str, set[int]] = defaultdict(set)  # a name of a passage's title entity -> the passage
     for row, node in sorted(titled):
         entity = entities[node - offset]
@@ -407,7 +380,7 @@ def _name_edges(
         for row in sorted(named):
             if (row, offset + j) not in titled:
                 rows.append((row, offset + j, NAME, 1.0 / len(named), -1, -1))
-    return edge_arrays(rows)
+    return EdgeTable.from_rows(rows)
 
 
 def _triple_row(triple: TripleFact) -> list[Any]:
@@ -438,13 +411,14 @@ def load_index(kg_dir: str | Path, check_stale: bool = True) -> SearchIndex:
     manifest_file = path / "manifest.json"
     if not manifest_file.is_file():
         raise SearchIndexError(f"{kg_dir}: no search index; build it with: kgsearch index {kg_dir} --corpus CORPUS")
-    manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
-    rebuild = f"kgsearch index {kg_dir} --corpus {manifest.get('corpus', 'CORPUS')}"
-    if manifest.get("format") != FORMAT_VERSION:
+    values = json.loads(manifest_file.read_text(encoding="utf-8"))
+    rebuild = f"kgsearch index {kg_dir} --corpus {values.get('corpus', 'CORPUS')}"
+    if values.get("format") != FORMAT_VERSION:
         raise SearchIndexError(
-            f"{path}: index format {manifest.get('format')} is not {FORMAT_VERSION}; rebuild: {rebuild}"
+            f"{path}: index format {values.get('format')} is not {FORMAT_VERSION}; rebuild: {rebuild}"
         )
-    if check_stale and KnowledgeGraphDir(kg_dir).stamp() != manifest["kg_stamp"]:
+    manifest = IndexManifest.from_json(values, manifest_file)
+    if check_stale and KnowledgeGraphDir(kg_dir).stamp() != manifest.kg_stamp:
         raise SearchIndexError(f"{path}: the graph changed since the index was built; rebuild: {rebuild}")
     with (path / "passages.jsonl").open(encoding="utf-8") as handle:
         passages = tuple(Passage(**json.loads(line)) for line in handle)
@@ -458,9 +432,9 @@ def load_index(kg_dir: str | Path, check_stale: bool = True) -> SearchIndex:
             for r in map(json.loads, handle)
         )
     with np.load(path / "edges.npz") as archive:
-        edges = {key: archive[key] for key in archive.files}
+        edges = EdgeTable.from_columns(archive)
     predicates = json.loads((path / "predicates.json").read_text(encoding="utf-8"))
-    hnsw_file = path / FILE_NAME if manifest.get("ann") == HNSW else None
+    hnsw_file = path / FILE_NAME if manifest.ann == HNSW else None
     passage_vectors = np.load(path / "passage_vectors.npy", mmap_mode="r" if hnsw_file else None)
     hnsw = HnswPassages.load(hnsw_file, passage_vectors) if hnsw_file else None
     return SearchIndex(
@@ -474,7 +448,7 @@ def load_index(kg_dir: str | Path, check_stale: bool = True) -> SearchIndex:
         tuple(r[2] for r in name_rows),
         bm25s.BM25.load(str(path / "bm25")),
         triples,
-        SearchSettings.from_json(manifest["settings"]),
+        manifest.settings,
         manifest,
         hnsw,
     )

@@ -4,7 +4,8 @@ Names are passage titles (with and without their parenthetical disambiguator), e
 aliases, compared after `kgbuild`'s own label normalisation. The longest matches win and do not
 overlap. Spans spaCy's NER finds that match no name exactly are linked to the most similar name by
 embedding, above a threshold. A seed's weight grows with how specific its node is: a name found in
-one passage says more than one found in five hundred.
+one passage says more than one found in five hundred. `Linker` holds this state for one index: the
+name table, spaCy's pipeline and the name vectors.
 """
 
 from __future__ import annotations
@@ -13,9 +14,14 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from kgbuild import normalize_label
+from kgsearch.graph import MENTION, TITLE
 from kgsearch.records import LinkedMention
+
+if TYPE_CHECKING:
+    from kgsearch.index import SearchIndex
 
 _TOKEN = re.compile(r"\w+(?:[-.]\w+)*|['\u2019]s\b|[^\w\s]")
 MAX_NGRAM = 10
@@ -213,3 +219,88 @@ def link_similar(
                 LinkedMention(question[start:end], start, end, index.iris[node], name, "embedding", similarity, weight)
             )
     return mentions
+
+
+class Linker:
+    """Link a question's spans to the nodes of one index: exact names first, then spaCy's entities by embedding.
+
+    Args:
+        nlp: a spaCy pipeline for the question's entities (loaded on first use when None); False
+            switches linking by embedding off, leaving exact name matches.
+
+    """
+
+    def __init__(self, index: SearchIndex, nlp: Any = None):
+        self.index = index
+        self._nlp = nlp
+        graph = index.graph
+        frequency = [0] * graph.size
+        subjects: dict[int, list[str]] = {}  # title entity -> the titles of the passages it is about
+        for a, b, kind in zip(graph.edges.a.tolist(), graph.edges.b.tolist(), graph.edges.kind.tolist(), strict=True):
+            if kind in (TITLE, MENTION):  # the passages a node is found in
+                frequency[b] += 1
+            if kind == TITLE:
+                subjects.setdefault(b, []).append(index.passages[a].title)
+        for p in range(graph.passages):
+            frequency[p] = 1
+        names = [
+            Name(int(n), text, SHORT_TITLE if kind == FULL_TITLE and text != index.passages[n].title else kind)
+            for text, n, kind in zip(index.names, index.name_nodes, index.name_kinds, strict=True)
+        ]
+        self.names = NameIndex([node.iri for node in graph.nodes], names, frequency, graph.passages, subjects)
+
+    @property
+    def embeds(self) -> bool:
+        """Whether spans that match no name are linked by embedding (spaCy not switched off)."""
+        return self._nlp is not False
+
+    @property
+    def nlp(self) -> Any:
+        """SpaCy's pipeline for the question's named entities, loaded on first use."""
+        if self._nlp is None:
+            from kgbuild import load_spacy
+
+            self._nlp = load_spacy()
+        return self._nlp
+
+    def exact(self, question: str) -> list[LinkedMention]:
+        """Link the longest non-overlapping question n-grams that are names in the graph."""
+        return link_exact(question, self.names)
+
+    def free_spans(self, question: str, exact: Sequence[LinkedMention]) -> list[tuple[int, int]]:
+        """SpaCy's named entities of the question (numbers and dates left out) that no exact match took."""
+        if not self.embeds:  # linking by embedding switched off (tests, ablations)
+            return []
+        with self.nlp.select_pipes(enable=[p for p in ("tok2vec", "ner") if p in self.nlp.pipe_names]):
+            doc = self.nlp(question)
+        spans = [(e.start_char, e.end_char) for e in doc.ents if e.label_ not in NUMERIC_ENTITIES]
+        return free_spans(question, spans, [(m.start, m.end) for m in exact])
+
+    def similar(
+        self,
+        question: str,
+        mentions: list[LinkedMention],
+        spans: Sequence[tuple[int, int]],
+        vectors: Mapping[str, Any],
+        threshold: float,
+    ) -> list[LinkedMention]:
+        """Add to the exact `mentions` the free `spans` linked by embedding (their query `vectors` by text)."""
+        import numpy as np
+
+        if not spans:
+            return mentions
+        index = self.index
+
+        def nearest(texts: list[str]) -> list[tuple[int, str, float]]:
+            similarity = index.name_vectors @ np.stack([vectors[text] for text in texts]).T
+            best = np.argmax(similarity, axis=0)
+            return [
+                (int(index.name_nodes[row]), index.names[row], float(similarity[row, column]))
+                for column, row in enumerate(best)
+            ]
+
+        taken = [(m.start, m.end) for m in mentions]
+        return mentions + link_similar(question, spans, taken, nearest, self.names, threshold)
+
+
+NUMERIC_ENTITIES = ("DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL")

@@ -14,9 +14,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from kgbuild import GraphFacts, document_id, relation_names
+from kgbuild import GraphFacts, document_id, local_name, relation_names
 from kgsearch.errors import TrainingError
-from kgsearch.explain import local_name
 
 _TEMPLATES = (
     "What is the {relation} of {subject}?",
@@ -90,6 +89,6 @@ def graph_pairs(facts: GraphFacts, min_confidence: float = 0.7, per_document: in
 
 def write_pairs(pairs: list[TrainingPair], out: str | Path) -> None:
     """Write pairs as JSON Lines."""
-    from kgbuild.rdf.store import write_atomically
+    from kgbuild import write_atomically
 
     write_atomically(Path(out), "".join(json.dumps({"query": p.query, "passage": p.passage}) + "\n" for p in pairs))

@@ -81,10 +81,10 @@ def where_error(pattern: str, message: str) -> str:
     """Say a `--where` error in terms of the pattern the user typed, not of the query it was wrapped in."""
     import re
 
-    from kgsearch.search import _WHERE_PREFIXES
+    from kgsearch.search import WHERE_START
 
     detail = message.split(": ", 1)[1] if message.startswith("--where pattern") else message
-    wrapped = len(_WHERE_PREFIXES + "SELECT DISTINCT ?passage WHERE { ")
+    wrapped = len(WHERE_START)
     found = re.search(r"\(at char (\d+)\),? \(line:\d+, col:\d+\)", detail)
     if found:
         position = int(found.group(1)) - wrapped

@@ -17,14 +17,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from kgbuild import Encoder, relation_names
+from kgbuild import Encoder, local_name, relation_names, sparql_prefixes
 from kgsearch.cues import parse_cue, relation_cues
 from kgsearch.encoder import load_encoder
 from kgsearch.errors import QueryError
-from kgsearch.explain import best_paths, local_name
-from kgsearch.graph import MENTION, RELATION, TITLE
+from kgsearch.explain import best_paths
+from kgsearch.graph import RELATION, TITLE
 from kgsearch.index import SearchIndex, load_index, words
-from kgsearch.linking import FULL_TITLE, SHORT_TITLE, Name, NameIndex, free_spans, link_exact, link_similar
+from kgsearch.linking import Linker
 from kgsearch.records import LinkedMention, ReadQuestion, SearchHit, SearchResult
 from kgsearch.settings import SearchSettings
 
@@ -45,23 +45,8 @@ class Searcher:
         self.index = index
         self.encoder = encoder
         self.settings = settings or index.settings
-        self._nlp = nlp
+        self.linker = Linker(index, nlp)
         graph = index.graph
-        frequency = [0] * graph.size
-        subjects: dict[int, list[str]] = {}  # title entity -> the titles of the passages it is about
-        edges = zip(graph.edges["a"].tolist(), graph.edges["b"].tolist(), graph.edges["kind"].tolist(), strict=True)
-        for a, b, kind in edges:
-            if kind in (TITLE, MENTION):  # the passages a node is found in
-                frequency[b] += 1
-            if kind == TITLE:
-                subjects.setdefault(b, []).append(index.passages[a].title)
-        for p in range(graph.passages):
-            frequency[p] = 1
-        names = [
-            Name(int(n), text, SHORT_TITLE if kind == FULL_TITLE and text != index.passages[n].title else kind)
-            for text, n, kind in zip(index.names, index.name_nodes, index.name_kinds, strict=True)
-        ]
-        self.names = NameIndex([node.iri for node in graph.nodes], names, frequency, graph.passages, subjects)
         self._predicate_of_label = {local_name(p): i for i, p in enumerate(graph.predicates)}
         self._passage_of_iri = {p.iri: i for i, p in enumerate(index.passages)}
         self._transitions: dict[Any, Any] = {}
@@ -88,15 +73,15 @@ class Searcher:
 
             torch.set_num_threads(threads)
         index = load_index(kg_dir)
-        return cls(index, encoder or load_encoder(index.manifest["encoder"]), settings)
+        return cls(index, encoder or load_encoder(index.manifest.encoder), settings)
 
     def warm_up(self) -> None:
         """Load now what the first search would load lazily (spaCy, the encoder's first pass, the explanations).
 
         A server calls it at start, so that its first question is answered as fast as the next ones.
         """
-        if self._nlp is not False:
-            _ = self.nlp
+        if self.linker.embeds:
+            _ = self.linker.nlp
         self._encode_texts(["warm up"])
         title = next((p.title for p in self.index.passages if p.title), "")
         if title:
@@ -116,55 +101,17 @@ class Searcher:
 
         return KnowledgeGraphDir(self.index.path.parent).store()
 
-    @property
-    def nlp(self) -> Any:
-        """SpaCy's pipeline for the question's named entities, loaded on first use."""
-        if self._nlp is None:
-            from kgbuild.parsing import load_spacy
-
-            self._nlp = load_spacy()
-        return self._nlp
-
     def link(self, question: str) -> list[LinkedMention]:
         """Link the question's spans to graph nodes: exact names first, then spaCy entities by embedding."""
-        exact = link_exact(question, self.names)
-        spans = self._free_spans(question, exact)
-        return self._link(question, exact, spans, self._encode_texts([question[s:e] for s, e in spans]))
-
-    def _free_spans(self, question: str, exact: list[LinkedMention]) -> list[tuple[int, int]]:
-        """SpaCy's named entities of the question (numbers and dates left out) that no exact match took."""
-        if self._nlp is False:  # linking by embedding switched off (tests, ablations)
-            return []
-        with self.nlp.select_pipes(enable=[p for p in ("tok2vec", "ner") if p in self.nlp.pipe_names]):
-            doc = self.nlp(question)
-        spans = [(e.start_char, e.end_char) for e in doc.ents if e.label_ not in _NUMERIC_ENTITIES]
-        return free_spans(question, spans, [(m.start, m.end) for m in exact])
+        exact = self.linker.exact(question)
+        spans = self.linker.free_spans(question, exact)
+        vectors = self._encode_texts([question[s:e] for s, e in spans])
+        return self.linker.similar(question, exact, spans, vectors, self.settings.link_threshold)
 
     def _encode_texts(self, texts: list[str]) -> dict[str, Any]:
         """Query vectors of distinct texts, in one encoder call."""
         distinct = list(dict.fromkeys(texts))
         return dict(zip(distinct, self.encoder.encode(distinct, kind="query"), strict=True)) if distinct else {}
-
-    def _link(
-        self, question: str, mentions: list[LinkedMention], spans: list[tuple[int, int]], vectors: dict[str, Any]
-    ) -> list[LinkedMention]:
-        """Add to the exact `mentions` the free `spans` linked by embedding (their `vectors` computed)."""
-        import numpy as np
-
-        if not spans:
-            return mentions
-        names = self.index.name_vectors
-
-        def nearest(texts: list[str]) -> list[tuple[int, str, float]]:
-            similarity = names @ np.stack([vectors[text] for text in texts]).T
-            best = np.argmax(similarity, axis=0)
-            return [
-                (int(self.index.name_nodes[row]), self.index.names[row], float(similarity[row, column]))
-                for column, row in enumerate(best)
-            ]
-
-        taken = [(m.start, m.end) for m in mentions]
-        return mentions + link_similar(question, spans, taken, nearest, self.names, self.settings.link_threshold)
 
     def search(self, question: str, k: int = 10, where: str | None = None, explain: bool = True) -> SearchResult:
         """Rank passages for `question`; each hit carries its scores and the path that explains it.
@@ -202,13 +149,13 @@ class Searcher:
             raise QueryError("the question is empty")
         if len(question) > MAX_QUESTION_CHARS:
             raise QueryError(f"the question has {len(question)} characters; at most {MAX_QUESTION_CHARS} are searched")
-        exact = link_exact(question, self.names)
-        spans = self._free_spans(question, exact)
+        exact = self.linker.exact(question)
+        spans = self.linker.free_spans(question, exact)
         scored = dense or (dense is None and self._weighs_dense())
         texts = [question] * bool(scored) + [question[s:e] for s, e in spans]
         vectors = self._encode_texts(texts)  # one encoder call
         lexical = np.asarray(self.index.bm25.get_scores(words(question)), dtype=np.float64)
-        mentions = self._link(question, exact, spans, vectors)
+        mentions = self.linker.similar(question, exact, spans, vectors, self.settings.link_threshold)
         dense_scores = self.index.dense_scores(vectors[question]) if scored else None
         return ReadQuestion(question, tuple(mentions), relation_cues(question), dense_scores, lexical)
 
@@ -320,7 +267,7 @@ class Searcher:
                 starts = [node] + [about for about, _ in graph.typed_neighbours(node, TITLE)]
                 for start in starts:
                     for target, edge in graph.typed_neighbours(start, RELATION, cued):
-                        hops[target] += mention.weight * graph.edges["weight"][edge]
+                        hops[target] += mention.weight * graph.edges.weight[edge]
         cue_share = settings.cue_seed if hops.sum() > 0 else 0.0
         for mention in mentions:
             node = graph.index[mention.node]
@@ -344,12 +291,11 @@ class Searcher:
         """
         import numpy as np
 
-        from kgbuild import KgBuildError
-        from kgbuild.rdf.query import check_read_only
+        from kgbuild import KgBuildError, check_read_only
 
         if "?passage" not in where:
             raise QueryError(f"--where pattern must bind ?passage (the passage's document), got {where!r}")
-        query = _WHERE_PREFIXES + f"SELECT DISTINCT ?passage WHERE {{ {where} }}"
+        query = where_query(where)
         try:
             checked = check_read_only(query)  # refused from the parsed pattern: SERVICE, sub-queries included
             rows = self._store.query(checked.text, use_default_graph_as_union=True)
@@ -364,12 +310,13 @@ class Searcher:
 
 
 _TRANSITIONS_KEPT = 16
-_NUMERIC_ENTITIES = ("DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL")
-_WHERE_PREFIXES = (
-    "PREFIX kg: <https://w3id.org/kgbuild/ontology#> PREFIX wdt: <http://www.wikidata.org/prop/direct/> "
-    "PREFIX conll: <https://w3id.org/kgbuild/conll04#> PREFIX schema: <https://schema.org/> "
-    "PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
-)
+_WHERE_PREFIXES = sparql_prefixes("kg", "wdt", "conll", "schema", "rdf", "rdfs")
+WHERE_START = _WHERE_PREFIXES + "SELECT DISTINCT ?passage WHERE { "  # what comes before the user's pattern
+
+
+def where_query(where: str) -> str:
+    """Return the query a `--where` pattern runs as: the selection of ``?passage`` under the graph's prefixes."""
+    return f"{WHERE_START}{where} }}"
 
 
 def _max_normalised(scores: Any) -> Any:

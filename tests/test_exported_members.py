@@ -37,3 +37,30 @@ def test_kgsearch_all_is_sorted_and_complete_and_import_stays_light():
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == (
         "False"
     )
+
+
+def test_kgsearch_and_the_app_import_only_kgbuilds_public_api():
+    """Names `kgbuild` exports, or a submodule whose docstring says it is public (`kgbuild.cli_options`...)."""
+    import ast
+    import importlib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    private = []
+    for path in [*sorted((root / "kgsearch").glob("*.py")), root / "app.py"]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "kgbuild":
+                private += [f"{path.name}: kgbuild.{a.name}" for a in node.names if a.name not in kgbuild.__all__]
+                continue
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules = [node.module]
+            elif isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            else:
+                continue
+            for module in modules:
+                if module.startswith("kgbuild."):
+                    doc = importlib.import_module(module).__doc__ or ""
+                    if not doc.startswith("Public:"):
+                        private.append(f"{path.name}: {module}")
+    assert not private, private

@@ -73,20 +73,20 @@ def test_a_wheel_installed_in_a_fresh_environment_ships_the_ontologies(tiny_mode
 
 def test_missing_ontologies_are_an_error_not_silently_unchecked_triples(tmp_path, monkeypatch):
     from kgbuild.errors import PackageDataError
-    from kgbuild.pipeline import relation_names
-    from kgbuild.rdf import graph, validate
+    from kgbuild.rdf import ontology, validate
     from kgbuild.rdf.store import KnowledgeGraphDir
+    from kgbuild.rdf.vocabulary import relation_names
 
     monkeypatch.setattr("kgbuild.settings.ONTOLOGY_DIR", tmp_path / "nowhere")
-    graph.constraints.cache_clear()
+    ontology.constraints.cache_clear()
     relation_names.cache_clear()
     try:
         with pytest.raises(PackageDataError, match=r"core\.ttl"):
-            graph.constraints()
+            ontology.constraints()
         with pytest.raises(PackageDataError, match=r"wikidata-relations\.json"):
             relation_names()
         with pytest.raises(PackageDataError, match=r"shapes\.ttl"):
             validate.validate(KnowledgeGraphDir(tmp_path / "kg", create=True).dataset())
     finally:
-        graph.constraints.cache_clear()
+        ontology.constraints.cache_clear()
         relation_names.cache_clear()

@@ -12,29 +12,17 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cache
 from typing import Any
 
-from rdflib import OWL, RDF, RDFS, XSD, Dataset, Graph, Literal, URIRef
+from rdflib import RDF, RDFS, XSD, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import PROV, SDO
 
-from kgbuild.pipeline import relation_names
-from kgbuild.rdf.iris import IriMinter, normalize_label
-from kgbuild.rdf.namespaces import CONLL, KG, WDT
+from kgbuild.rdf.iris import IriMinter, is_entity, local_name, normalize_label, parse_iri
+from kgbuild.rdf.namespaces import KG
+from kgbuild.rdf.ontology import constraints, entity_class, fits, identity_group, predicate
+from kgbuild.rdf.vocabulary import PREFIXES, relation_names
 from kgbuild.records import ParsedDocument, Span
 from kgbuild.resolution import ResolvedDocument, ResolvedEntity
-
-ENTITY_CLASSES = {
-    "PER": KG.Person, "Peop": KG.Person,
-    "ORG": KG.Organization, "Org": KG.Organization,
-    "LOC": KG.Location, "Loc": KG.Location,
-    "TIME": KG.Time, "NUM": KG.Quantity,
-    "MISC": KG.Miscellaneous, "Other": KG.Miscellaneous,
-}  # fmt: skip
-CONLL_PREDICATES = {
-    "Work_For": CONLL.workFor, "Kill": CONLL.kill, "OrgBased_In": CONLL.orgBasedIn,
-    "Live_In": CONLL.liveIn, "Located_In": CONLL.locatedIn,
-}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,62 +42,6 @@ class GraphStats:
     rejected: int = 0
     confidence_sum: float = 0.0
     rejected_examples: list[str] = field(default_factory=list)
-
-
-# Entity IRIs are minted per identity group, not per class: the entity head may call a country a
-# location in one passage and an organisation in the next, and that is still one country. People
-# never merge with anything else; a time and a quantity of one spelling ("1000") are one value.
-IDENTITY_GROUPS = {KG.Person: "person", KG.Time: "value", KG.Quantity: "value"}
-
-
-def identity_group(entity_type: str) -> str:
-    """Return the group within which entities of the same name are the same entity."""
-    return IDENTITY_GROUPS.get(entity_class(entity_type), "thing")
-
-
-def entity_class(entity_type: str) -> URIRef:
-    """Ontology class of an extractor entity type (``kg:Entity`` for unknown types)."""
-    return ENTITY_CLASSES.get(entity_type, KG.Entity)
-
-
-def predicate(label: str) -> URIRef:
-    """Ontology property of a relation label: Wikidata ids, CoNLL04 labels.
-
-    Raises:
-        KeyError: the label has no property in the ontologies.
-
-    """
-    if label in CONLL_PREDICATES:
-        return CONLL_PREDICATES[label]
-    try:
-        return URIRef(str(getattr(WDT, label)))
-    except AttributeError:
-        raise KeyError(f"relation label {label!r} has no property in the ontologies") from None
-
-
-@cache
-def constraints() -> tuple[dict[URIRef, URIRef], dict[URIRef, URIRef]]:
-    """Domain and range of every property declared in the shipped ontologies (``kgbuild/ontologies/*.ttl``).
-
-    Raises:
-        PackageDataError: the ontologies are missing: without them every triple would pass unchecked.
-
-    """
-    from kgbuild.settings import ontology_file
-
-    ontology = Graph()
-    for file in sorted(ontology_file("core.ttl").parent.glob("*.ttl")):
-        ontology.parse(file, format="turtle")
-    for name in ("conll04.ttl", "wikidata.ttl"):
-        ontology_file(name)
-    domains = {URIRef(str(s)): URIRef(str(o)) for s, o in ontology.subject_objects(RDFS.domain)}
-    ranges = {URIRef(str(s)): URIRef(str(o)) for s, o in ontology.subject_objects(RDFS.range)}
-    return domains, ranges
-
-
-def fits(kind: URIRef, expected: URIRef | None) -> bool:
-    """Whether an entity of class `kind` may stand where a property expects `expected` (None: anything)."""
-    return expected is None or expected in (kind, KG.Entity) or not str(expected).startswith(str(KG))
 
 
 def _sentence(parsed: ParsedDocument, *spans: Span) -> tuple[str, int]:
@@ -276,15 +208,35 @@ def run_nquads(
     graph.add((model_iri, RDF.type, KG.Extractor))
     graph.add((model_iri, RDFS.label, Literal(model.name)))
     graph.add((model_iri, KG.modelVersion, Literal(model.version)))
-    return str(run).rsplit("/", 1)[-1], dataset.serialize(format="nquads")
+    return parse_iri(str(run)).local, dataset.serialize(format="nquads")
 
 
-def graph_summary(dataset: Dataset) -> dict[str, float | int]:
+@dataclass(frozen=True, slots=True)
+class GraphSummary:
+    """What a user checks after a build: entities, triples, duplicates, provenance, confidence.
+
+    Attributes:
+        triples: distinct relation triples (``s p o``); `statements` their reified extractions (one a place read).
+        duplicate_entity_rate: the share of entities that share a normalised label with another entity.
+        provenance_coverage: the share of triples with at least one reified statement.
+
+    """
+
+    entities: int
+    triples: int
+    statements: int
+    duplicate_entity_rate: float
+    merged_across_documents: int
+    provenance_coverage: float
+    mean_confidence: float
+
+
+def graph_summary(dataset: Dataset) -> GraphSummary:
     """Return what a user checks after a build: entities, triples, duplicates, provenance, confidence."""
     labels: dict[str, set[str]] = {}
     for row in _select(dataset, "SELECT DISTINCT ?e ?label WHERE { GRAPH ?g { ?e a ?type ; rdfs:label ?label } }"):
         labels.setdefault(str(row[0]), set()).add(normalize_label(str(row[1])))
-    entities = [e for e in labels if "/entity/" in e]
+    entities = [e for e in labels if is_entity(e)]
     owners: dict[str, int] = {}
     for entity in entities:
         for label in labels[entity]:
@@ -311,27 +263,19 @@ def graph_summary(dataset: Dataset) -> dict[str, float | int]:
     )
     triples, with_provenance = len(relation_triples), len(relation_triples & reified)
     [(merged,)] = _select(dataset, "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?old owl:sameAs ?new } }")
-    return {
-        "entities": len(entities),
-        "triples": triples,
-        "statements": int(statement_count),
-        "duplicate_entity_rate": round(duplicates / len(entities), 4) if entities else 0.0,
-        "merged_across_documents": int(merged),
-        "provenance_coverage": round(with_provenance / triples, 4) if triples else 1.0,
-        "mean_confidence": round(float(mean), 4) if mean is not None else 0.0,
-    }
+    return GraphSummary(
+        entities=len(entities),
+        triples=triples,
+        statements=int(statement_count),
+        duplicate_entity_rate=round(duplicates / len(entities), 4) if entities else 0.0,
+        merged_across_documents=int(merged),
+        provenance_coverage=round(with_provenance / triples, 4) if triples else 1.0,
+        mean_confidence=round(float(mean), 4) if mean is not None else 0.0,
+    )
 
 
 def _select(dataset: Dataset, query: str) -> list[tuple[Any, ...]]:
-    namespaces = {
-        "rdf": str(RDF),
-        "rdfs": str(RDFS),
-        "owl": str(OWL),
-        "kg": str(KG),
-        "wdt": str(WDT),
-        "conll": str(CONLL),
-    }
-    return [tuple(row) for row in dataset.query(query, initNs=namespaces)]  # type: ignore[arg-type]
+    return [tuple(row) for row in dataset.query(query, initNs=PREFIXES)]  # type: ignore[arg-type]
 
 
 def top_triples(dataset: Dataset, limit: int) -> list[str]:
@@ -347,7 +291,7 @@ def top_triples(dataset: Dataset, limit: int) -> list[str]:
     names = relation_names()
     lines = []
     for subject, prop, obj, confidence, sentence in rows:
-        label = str(prop).rsplit("/", 1)[-1].rsplit("#", 1)[-1]
+        label = local_name(str(prop))
         lines.append(
             f"{subject} --{names.get(label, label)}--> {obj}  ({float(confidence):.2f})  \u201c{sentence}\u201d"
         )

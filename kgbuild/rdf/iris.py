@@ -1,7 +1,8 @@
-"""Mint every IRI `kgbuild` writes, deterministically: the same input gives the same IRI on any machine.
+"""Mint every IRI `kgbuild` writes, deterministically, and read them back: the same input gives the same IRI.
 
 IRIs are built from SHA-256 digests of normalised text and a readable ASCII slug, so they are
-valid for any input text (no spaces, no unescaped characters) and never blank nodes.
+valid for any input text (no spaces, no unescaped characters) and never blank nodes. Each is
+``{base}{kind}/{local}``; `parse_iri` splits one back into those parts.
 """
 
 from __future__ import annotations
@@ -9,10 +10,13 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from urllib.parse import quote
+from dataclasses import dataclass
+from urllib.parse import quote, unquote
 
 DEFAULT_BASE = "https://w3id.org/kgbuild/resource/"
 _SLUG_LENGTH = 48
+KINDS = ("doc", "entity", "statement", "model", "run", "graph")
+_MINTED = re.compile(r"(?P<base>.*[/#])(?P<kind>" + "|".join(KINDS) + r")/(?P<local>[^/#]*)")
 
 
 def normalize_label(text: str) -> str:
@@ -59,3 +63,53 @@ class IriMinter:
     def run(self, started: str, corpus: str) -> str:
         """IRI of an extraction run."""
         return f"{self.base}run/{_digest(started, corpus, length=20)}"
+
+    def resolution_graph(self) -> str:
+        """IRI of the named graph that records the store's merges (``merged owl:sameAs canonical``)."""
+        return f"{self.base}graph/resolution"
+
+
+@dataclass(frozen=True, slots=True)
+class MintedIri:
+    """An IRI minted by `IriMinter`, split: ``{base}{kind}/{local}``; `kind` is one of `KINDS`."""
+
+    base: str
+    kind: str
+    local: str
+
+
+def parse_iri(iri: str) -> MintedIri:
+    """Split an IRI minted by `IriMinter` into its base, kind (``doc``, ``entity``...) and local part.
+
+    Raises:
+        ValueError: `iri` is not of the form ``{base}{kind}/{local}``.
+
+    """
+    found = _MINTED.fullmatch(iri)
+    if found is None:
+        raise ValueError(f"not an IRI minted by kgbuild: {iri!r}")
+    return MintedIri(found["base"], found["kind"], found["local"])
+
+
+def is_entity(iri: str) -> bool:
+    """Whether `iri` is an entity IRI minted by `IriMinter.entity`."""
+    found = _MINTED.fullmatch(iri)
+    return found is not None and found["kind"] == "entity"
+
+
+def document_id(iri: str) -> str:
+    """Return the corpus id of a document IRI minted by `IriMinter.document`.
+
+    Raises:
+        ValueError: `iri` is not a document IRI.
+
+    """
+    parsed = parse_iri(iri)
+    if parsed.kind != "doc":
+        raise ValueError(f"not a document IRI: {iri!r}")
+    return unquote(parsed.local)
+
+
+def local_name(iri: str) -> str:
+    """Return the last segment of any IRI: ``.../prop/direct/P25`` -> ``P25``, ``...conll04#kill`` -> ``kill``."""
+    return iri.rsplit("/", 1)[-1].rsplit("#", 1)[-1]

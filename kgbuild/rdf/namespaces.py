@@ -10,11 +10,13 @@ from __future__ import annotations
 from rdflib import URIRef
 from rdflib.namespace import DefinedNamespace, Namespace
 
+from kgbuild.rdf.vocabulary import PREFIXES
+
 
 class KG(DefinedNamespace):
     """The kgbuild core ontology."""
 
-    _NS = Namespace("https://w3id.org/kgbuild/ontology#")
+    _NS = Namespace(PREFIXES["kg"])
     _fail = True
 
     Document: URIRef
@@ -44,7 +46,7 @@ class KG(DefinedNamespace):
 class CONLL(DefinedNamespace):
     """The CoNLL04 relations."""
 
-    _NS = Namespace("https://w3id.org/kgbuild/conll04#")
+    _NS = Namespace(PREFIXES["conll"])
     _fail = True
 
     workFor: URIRef
@@ -57,7 +59,7 @@ class CONLL(DefinedNamespace):
 class WDT(DefinedNamespace):
     """Wikidata direct properties used by the Re-DocRED relation set."""
 
-    _NS = Namespace("http://www.wikidata.org/prop/direct/")
+    _NS = Namespace(PREFIXES["wdt"])
     _fail = True
 
     P6: URIRef  # head of government

@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from kgbuild.errors import QueryFailedError, QueryRefusedError, QuerySyntaxError
+from kgbuild.rdf.vocabulary import PREFIXES
 
 FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
 TRIPLE_COLUMNS = ("subject", "predicate", "object")
-_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
-_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+_XSD_STRING = PREFIXES["xsd"] + "string"
+_LANG_STRING = PREFIXES["rdf"] + "langString"
 _ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 _PARSER_LOCK = threading.Lock()
 

@@ -15,17 +15,12 @@ from typing import Any
 from rdflib import URIRef
 
 from kgbuild.corpus_resolution import ALIAS_THRESHOLD, NodeRecord, alias_merges, corpus_merges
-from kgbuild.rdf.graph import IDENTITY_GROUPS
-from kgbuild.rdf.iris import normalize_label
+from kgbuild.rdf.iris import IriMinter, normalize_label, parse_iri
+from kgbuild.rdf.ontology import IDENTITY_GROUPS, constraints, fits
+from kgbuild.rdf.vocabulary import sparql_prefixes
 from kgbuild.resolution import title_name
 
-_PREFIXES = (
-    "PREFIX kg: <https://w3id.org/kgbuild/ontology#>\n"
-    "PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>\n"
-    "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
-    "PREFIX owl: <http://www.w3.org/2002/07/owl#>\n"
-    "PREFIX schema: <https://schema.org/>\n"
-)
+_PREFIXES = sparql_prefixes("kg", "rdf", "rdfs", "owl", "schema")
 _CHUNK = 500  # merges per update request
 # Part of the store's stamp: a change to the corpus-level rules rebuilds the store, not the documents.
 CORPUS_RESOLUTION_VERSION = 5
@@ -77,7 +72,7 @@ def resolve_store(store: Any, name_encoder: str = "", alias_threshold: float = A
     pairs = sorted(merges.items())
     if not pairs:
         return 0
-    graph = pairs[0][0].rsplit("entity/", 1)[0] + "graph/resolution"
+    graph = IriMinter(parse_iri(pairs[0][0]).base).resolution_graph()
     for first in range(0, len(pairs), _CHUNK):
         values = " ".join(f"(<{old}> <{new}>)" for old, new in pairs[first : first + _CHUNK])
         olds = " ".join(f"<{old}>" for old, _ in pairs[first : first + _CHUNK])
@@ -114,8 +109,6 @@ def _drop_violations(store: Any, nodes: list[str]) -> int:
     A merged node's relations move to its canonical node, whose class may not be what the property
     expects (a work's "performer" relation on the person the work's name also names); return how many.
     """
-    from kgbuild.rdf.graph import constraints, fits
-
     domains, ranges = constraints()
     quads: set[tuple[str, str, str, str]] = set()
     for first in range(0, len(nodes), _CHUNK):

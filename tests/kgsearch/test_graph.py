@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from kgsearch.cues import parse_cue, relation_cues
-from kgsearch.graph import RELATION, TITLE, Node, SearchGraph
+from kgsearch.graph import RELATION, TITLE, EdgeTable, Node, SearchGraph
 
 
 def _family() -> SearchGraph:
@@ -11,12 +11,7 @@ def _family() -> SearchGraph:
     nodes = [Node(f"passage/{p}", p, "passage") for p in people] + [Node(f"entity/{p}", p, "entity") for p in people]
     rows = [(i, i + 3, TITLE, 1.0, -1, -1) for i in range(3)]
     rows += [(3, 4, RELATION, 0.9, 0, 0), (5, 3, RELATION, 0.9, 0, 1)]  # child P22 father; grandchild P22 child
-    columns = list(zip(*rows, strict=True))
-    edges = {
-        name: np.asarray(column, dtype=np.float64 if name == "weight" else np.int64)
-        for name, column in zip(("a", "b", "kind", "weight", "predicate", "triple"), columns, strict=True)
-    }
-    return SearchGraph(nodes, 3, edges, ["http://www.wikidata.org/prop/direct/P22"])
+    return SearchGraph(nodes, 3, EdgeTable.from_rows(rows), ["http://www.wikidata.org/prop/direct/P22"])
 
 
 def _walk(graph: SearchGraph, boost: dict[tuple[int, bool], float]) -> dict[str, float]:
@@ -65,7 +60,7 @@ def test_kinship_words_for_a_path_cue_its_first_hop_not_their_last_word() -> Non
 def test_a_mention_is_named_by_the_passage_whose_title_entity_goes_by_its_label() -> None:
     from kgbuild import EntityFact
     from kgsearch.graph import NAME
-    from kgsearch.index import _name_edges, edge_arrays
+    from kgsearch.index import _name_edges
     from kgsearch.records import Passage
 
     passages = [
@@ -79,8 +74,21 @@ def test_a_mention_is_named_by_the_passage_whose_title_entity_goes_by_its_label(
         EntityFact("e/other", "Eric Bloodaxe", ("Eric",), person, ("doc/p1",)),  # an alias is no label
         EntityFact("e/date", "Eric XIV", (), ("Time",), ("doc/p1",)),  # values are never named
     )
-    titles = edge_arrays([(0, 2, TITLE, 1.0, -1, -1)])
+    titles = EdgeTable.from_rows([(0, 2, TITLE, 1.0, -1, -1)])
     edges = _name_edges(passages, entities, titles, offset=2)
 
-    assert edges["kind"].tolist() == [NAME]
-    assert (edges["a"].tolist(), edges["b"].tolist(), edges["weight"].tolist()) == ([0], [3], [1.0])
+    assert edges.kind.tolist() == [NAME]
+    assert (edges.a.tolist(), edges.b.tolist(), edges.weight.tolist()) == ([0], [3], [1.0])
+
+
+def test_the_edge_table_joins_selects_and_keeps_its_saved_columns() -> None:
+    titles = EdgeTable.from_rows([(0, 1, TITLE, 1.0, -1, -1)])
+    joined = titles.concat(EdgeTable.from_rows([(1, 2, RELATION, 0.5, 0, 3)]))
+
+    assert len(joined) == 2 and joined.kind.tolist() == [TITLE, RELATION]
+    assert joined.select(joined.kind == RELATION).triple.tolist() == [3]
+    assert list(joined.columns()) == ["a", "b", "kind", "weight", "predicate", "triple"]  # the keys of edges.npz
+    again = EdgeTable.from_columns(joined.columns())
+    assert all(np.array_equal(again.columns()[name], column) for name, column in joined.columns().items())
+    with pytest.raises(KeyError):
+        EdgeTable.from_columns({"a": joined.a})

@@ -62,7 +62,7 @@ def test_a_name_shared_by_nodes_is_encoded_once_and_each_node_keeps_its_vector(s
     shutil.copytree(search_kg, path)
     counting = CountingEncoder()
     manifest = build_index(path, CORPUS, counting, "hashing", precision="fp32")
-    assert manifest["precision"] == "fp32"
+    assert manifest.precision == "fp32"
     names = [json.loads(line)[0] for line in (path / "search" / "names.jsonl").read_text("utf-8").splitlines()]
     assert len(set(names)) < len(names)  # the tiny graph has shared names (a title and its entity's label)
     encoded_names = counting.texts[-len(set(names)) :]

@@ -132,10 +132,10 @@ def test_hits_reached_only_through_very_common_entities_are_flagged() -> None:
 
 
 def test_a_pattern_error_names_the_pattern_and_a_position_in_it() -> None:
-    from kgsearch.search import _WHERE_PREFIXES
+    from kgsearch.search import WHERE_START
 
     pattern = "?passage schema:about ?p . ?p a"
-    at = len(_WHERE_PREFIXES + "SELECT DISTINCT ?passage WHERE { ") + 27
+    at = len(WHERE_START) + 27
     message = f"--where pattern {pattern!r}: SPARQL syntax error: Expected SelectQuery, found '?'  (at char {at}), "
     text = where_error(pattern, message + f"(line:1, col:{at + 1})")
     assert text.startswith(f"The pattern {pattern!r}") and "character 28 of the pattern (“?p a”)" in text

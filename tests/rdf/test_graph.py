@@ -144,7 +144,7 @@ def test_document_graph_with_form_feeds_and_line_separators_stays_valid_n_quads(
 
 
 def test_a_place_typed_location_in_one_passage_and_organisation_in_another_is_one_node():
-    from kgbuild.rdf.graph import identity_group
+    from kgbuild.rdf.ontology import identity_group
 
     minter = IriMinter()
     assert minter.entity("Germany", identity_group("LOC")) == minter.entity("germany", identity_group("ORG"))

@@ -6,9 +6,10 @@ import pytest
 from rdflib import OWL, RDF, RDFS, URIRef
 
 from kgbuild.errors import DataFormatError
-from kgbuild.rdf.graph import ModelInfo, document_nquads, graph_summary, identity_group
+from kgbuild.rdf.graph import ModelInfo, document_nquads, graph_summary
 from kgbuild.rdf.iris import IriMinter
 from kgbuild.rdf.namespaces import KG
+from kgbuild.rdf.ontology import identity_group
 from kgbuild.rdf.store import KnowledgeGraphDir
 from kgbuild.records import (
     Extraction,
@@ -56,7 +57,7 @@ def test_store_merges_a_mistyped_name_and_a_plain_mention_into_the_title_entity(
     assert {str(a) for a in dataset.objects(singer, KG.alias)} == {"Ann Lee"}
     assert len(set(dataset.subjects(KG.mentionedIn, None))) == 2  # Ann Lee (singer) and Bo Ek
     assert set(dataset.objects(person, RDF.type)) == {KG.Person}  # the mistyped reading's class is gone
-    assert graph_summary(dataset)["duplicate_entity_rate"] == 0.0
+    assert graph_summary(dataset).duplicate_entity_rate == 0.0
 
 
 def test_removing_the_title_passage_undoes_the_merge(tmp_path):
@@ -86,7 +87,7 @@ def test_spelling_variants_merge_across_documents_by_the_configured_threshold(tm
     assert {str(label) for label in dataset.objects(person, RDFS.label)} | {
         str(alias) for alias in dataset.objects(person, KG.alias)
     } == {"Jay Z", "Jay-Z"}
-    assert graph_summary(dataset)["merged_across_documents"] == 1
+    assert graph_summary(dataset).merged_across_documents == 1
 
     kg.configure_resolution(alias_threshold=1.01)  # off: the store is rebuilt without the merge
     dataset = kg.dataset()
