@@ -59,6 +59,12 @@ def load_runner(kg_dir: str) -> QueryRunner:
     return QueryRunner(kg_dir, workers=2, timeout=10.0, row_limit=1000, queue=8)
 
 
+@st.cache_resource(show_spinner="Starting the pattern worker...")
+def load_where_runner(kg_dir: str, passages: int) -> QueryRunner:
+    """Start the search pattern's worker once per process: a pattern past 10 s is stopped, every match kept."""
+    return QueryRunner(kg_dir, workers=1, timeout=10.0, row_limit=passages + 1, queue=4)
+
+
 @st.cache_data(show_spinner="Summarising the graph...")
 def load_summary(kg_dir: str) -> GraphSummary:
     """Summarise the graph once per process."""
@@ -165,7 +171,8 @@ with search_tab:
         searched, cut_note = fit_question(question)
         pattern = where.strip()
         try:
-            result = searcher.search(searched, k=k, where=pattern or None)
+            runner = load_where_runner(kg_dir, len(searcher.index.passages)) if pattern else None
+            result = searcher.search(searched, k=k, where=pattern or None, runner=runner)
         except KgSearchError as error:
             message = where_error(pattern, str(error)) if pattern and "--where" in str(error) else str(error)
             st.session_state["last_search"] = {"error": message}

@@ -88,12 +88,22 @@ def query_command(
     where: Annotated[
         str | None, typer.Option(help="SPARQL graph pattern binding ?passage; only matching passages are ranked.")
     ] = None,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds the --where pattern may run (in a worker process stopped at the limit).")
+    ] = 10.0,
 ) -> None:
     """Answer a question: ranked passages, each with its scores and the path that explains it."""
+    from kgbuild import QueryRunner
     from kgsearch.search import Searcher
 
     try:
-        result = Searcher.open(kg_dir, threads=1).search(question, k=k, where=where)
+        searcher = Searcher.open(kg_dir, threads=1)
+        if where:
+            limit = len(searcher.index.passages) + 1
+            with QueryRunner(kg_dir, workers=1, timeout=timeout, row_limit=limit, queue=0) as runner:
+                result = searcher.search(question, k=k, where=where, runner=runner)
+        else:
+            result = searcher.search(question, k=k)
     except (KgSearchError, KgBuildError, ValueError) as error:
         raise fail(str(error)) from None
     if as_json:

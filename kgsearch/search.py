@@ -113,20 +113,25 @@ class Searcher:
         distinct = list(dict.fromkeys(texts))
         return dict(zip(distinct, self.encoder.encode(distinct, kind="query"), strict=True)) if distinct else {}
 
-    def search(self, question: str, k: int = 10, where: str | None = None, explain: bool = True) -> SearchResult:
+    def search(
+        self, question: str, k: int = 10, where: str | None = None, explain: bool = True, runner: Any = None
+    ) -> SearchResult:
         """Rank passages for `question`; each hit carries its scores and the path that explains it.
 
         Args:
             where: a SPARQL graph pattern binding ``?passage``; only passages it matches are ranked.
             explain: find each hit's path (False skips it, for evaluation runs).
+            runner: a `kgbuild.QueryRunner` that evaluates `where` in a worker process stopped at its time
+                limit (its row limit must exceed the passages); None evaluates it here, without a limit.
 
         Raises:
-            QueryError: an empty or overlong question, ``k <= 0``, or a malformed `where` pattern.
+            QueryError: an empty or overlong question, ``k <= 0``, or a malformed `where` pattern; with a
+                runner, also a pattern that ran past its time limit or a runner too busy to take it.
 
         """
         if k <= 0:
             raise QueryError(f"k must be > 0, got {k}")
-        allowed = self.matching_passages(where) if where else None
+        allowed = self.matching_passages(where, runner) if where else None
         return self.rank(self.read(question), k, allowed, explain)
 
     def read(self, question: str, dense: bool | None = None) -> ReadQuestion:
@@ -282,11 +287,15 @@ class Searcher:
             personalization[top] += settings.dense_prior * weights / weights.sum()
         return seeds, personalization
 
-    def matching_passages(self, where: str) -> Any:
+    def matching_passages(self, where: str, runner: Any = None) -> Any:
         """Boolean mask of the passages whose graph matches the SPARQL pattern `where` (binding ``?passage``).
 
+        Args:
+            runner: a `kgbuild.QueryRunner` to evaluate the pattern in (time-limited); None: this process.
+
         Raises:
-            QueryError: the pattern does not use ``?passage``, is not read-only, or does not parse.
+            QueryError: the pattern does not use ``?passage``, is not read-only, or does not parse; with a
+                runner, it ran past the time limit, the runner was busy, or its row limit cut the matches.
 
         """
         import numpy as np
@@ -298,8 +307,14 @@ class Searcher:
         query = where_query(where)
         try:
             checked = check_read_only(query)  # refused from the parsed pattern: SERVICE, sub-queries included
-            rows = self._store.query(checked.text, use_default_graph_as_union=True)
-            matched = {row["passage"].value for row in rows if row["passage"] is not None}
+            if runner is not None:
+                result = runner.run(checked.text)
+                if result.cut:
+                    raise QueryError(f"more than {result.row_limit} passages match; the runner's row limit cut them")
+                matched = {row[0].value for row in result.rows if row[0] is not None}
+            else:
+                rows = self._store.query(checked.text, use_default_graph_as_union=True)
+                matched = {row["passage"].value for row in rows if row["passage"] is not None}
         except (KgBuildError, SyntaxError, ValueError, OSError) as error:
             raise QueryError(f"--where pattern {where!r}: {error}") from None
         mask = np.zeros(len(self.index.passages), dtype=bool)

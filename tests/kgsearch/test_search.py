@@ -95,6 +95,29 @@ def test_where_pattern_restricts_the_candidates(searcher: Searcher) -> None:
     assert set(_ids(result)) == {"theresa-connelly", "lena-olin"}
 
 
+def test_a_where_pattern_in_a_runner_matches_as_here_and_is_stopped_at_its_time_limit(
+    searcher: Searcher, indexed_kg: Path
+) -> None:
+    import time
+
+    from kgbuild import QueryRunner
+
+    where = "?passage schema:about ?person . ?person a kg:Person"
+    slow = "?passage a kg:Document . ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l"
+    with QueryRunner(indexed_kg, workers=1, timeout=1.0, row_limit=100, queue=0) as runner:
+        assert set(_ids(searcher.search(QUESTION, k=5, where=where, runner=runner))) == {
+            "theresa-connelly",
+            "lena-olin",
+        }
+        started = time.monotonic()
+        with pytest.raises(QueryError, match=r"--where pattern .*time limit"):
+            searcher.search(QUESTION, k=5, where=slow, runner=runner)
+        assert time.monotonic() - started < 8
+    with QueryRunner(indexed_kg, workers=1, timeout=5.0, row_limit=1, queue=0) as runner:
+        with pytest.raises(QueryError, match="more than 1 passages match; the runner's row limit cut them"):
+            searcher.search(QUESTION, k=5, where=where, runner=runner)
+
+
 def test_a_where_pattern_may_name_a_service_in_a_literal(searcher: Searcher) -> None:
     where = '?passage a kg:Document . OPTIONAL { ?passage ?p "Secret Service" }'
     assert len(searcher.search(QUESTION, k=5, where=where).hits) == 5
