@@ -140,21 +140,16 @@ class JointExtractor(nn.Module):
             return (args[0] + shapes, *args[1:]), kwargs
         return args, {**kwargs, "hidden_states": kwargs["hidden_states"] + shapes}
 
-    def encode(self, texts: Sequence[EncodedText]) -> tuple[Tensor, Tensor]:
-        """Encode texts into word states ``(batch, max_words, hidden)`` and a word mask."""
-        content = self.config.max_length - 2
-        windows: list[list[int]] = []
-        shapes: list[list[int]] = []
-        targets: list[int] = []
-        offset = 0
-        for text in texts:
-            length = len(text.input_ids)
-            for start in window_starts(length, content) if length else []:
-                end = min(start + content, length)
-                windows.append([self.cls_id, *text.input_ids[start:end], self.sep_id])
-                shapes.append([0, *text.shape_ids[start:end], 0])
-                targets.extend(range(offset + start, offset + end))
-            offset += length
+    def encode(
+        self, texts: Sequence[EncodedText], lower: Sequence[Sequence[Tensor]] | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """Encode texts into word states ``(batch, max_words, hidden)`` and a word mask.
+
+        With `lower` (per text, the states of its windows entering the first trained layer, as
+        `kgbuild.extraction.frozen` caches them), only the trained top layers run.
+        """
+        windows, shapes, targets = self.windows(texts)
+        offset = sum(len(text.input_ids) for text in texts)
         device = self.shape_embedding.weight.device
         flat = torch.zeros(offset + 1, self.hidden, device=device)  # last row: padding word
         if windows:
@@ -162,12 +157,18 @@ class JointExtractor(nn.Module):
             ids = torch.tensor([w + [self.pad_id] * (width - len(w)) for w in windows], device=device)
             shape_ids = torch.tensor([s + [0] * (width - len(s)) for s in shapes], device=device)
             attention = torch.tensor([[1] * len(w) + [0] * (width - len(w)) for w in windows], device=device)
-            embeddings = self.encoder.get_input_embeddings()(ids)
-            if self.config.train_layers:
+            if lower is not None:
+                from kgbuild.extraction.frozen import run_top_layers
+
                 self._shape_states = self.shape_embedding(shape_ids)  # added by `_add_shapes`
+                states = run_top_layers(self, [w for text in lower for w in text], attention)
             else:
-                embeddings = embeddings + self.shape_embedding(shape_ids)
-            states = self.encoder(inputs_embeds=embeddings, attention_mask=attention).last_hidden_state
+                embeddings = self.encoder.get_input_embeddings()(ids)
+                if self.config.train_layers:
+                    self._shape_states = self.shape_embedding(shape_ids)  # added by `_add_shapes`
+                else:
+                    embeddings = embeddings + self.shape_embedding(shape_ids)
+                states = self.encoder(inputs_embeds=embeddings, attention_mask=attention).last_hidden_state
             inner = attention.clone()
             inner[:, 0] = 0
             inner[torch.arange(len(windows)), attention.sum(1) - 1] = 0  # drop [CLS] and [SEP]
@@ -185,6 +186,23 @@ class JointExtractor(nn.Module):
                 index[row, : text.num_words] = torch.tensor(text.word_starts, device=device) + offset
             offset += len(text.input_ids)
         return flat[index], index != offset
+
+    def windows(self, texts: Sequence[EncodedText]) -> tuple[list[list[int]], list[list[int]], list[int]]:
+        """Cut texts into encoder windows: their piece ids, casing ids, and each inner piece's flat position."""
+        content = self.config.max_length - 2
+        windows: list[list[int]] = []
+        shapes: list[list[int]] = []
+        targets: list[int] = []
+        offset = 0
+        for text in texts:
+            length = len(text.input_ids)
+            for start in window_starts(length, content) if length else []:
+                end = min(start + content, length)
+                windows.append([self.cls_id, *text.input_ids[start:end], self.sep_id])
+                shapes.append([0, *text.shape_ids[start:end], 0])
+                targets.extend(range(offset + start, offset + end))
+            offset += length
+        return windows, shapes, targets
 
     def span_parts(self, words: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Project word states into the start, end and inner parts of span states."""
