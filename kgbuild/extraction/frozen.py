@@ -122,8 +122,11 @@ def frozen_states(
     return cached
 
 
-def run_top_layers(model: JointExtractor, windows: Sequence[Tensor], attention: Tensor) -> Tensor:
+def run_top_layers(model: JointExtractor, windows: Sequence[Tensor], attention: Tensor, shapes: Tensor) -> Tensor:
     """Run only the trained top layers on cached window states; returns ``(windows, width, hidden)``.
+
+    `shapes` (the casing embedding of each piece) is added at the first trained layer's input, as
+    `JointExtractor._add_shapes` does in the uncached run.
 
     The model's own forward runs with its embeddings replaced by a pass-through and its layer stack
     cut to the top layers, so masks and position biases (MPNet's relative ones included, computed
@@ -137,6 +140,7 @@ def run_top_layers(model: JointExtractor, windows: Sequence[Tensor], attention: 
         hidden[row, : states.shape[0]] = states
     layers = encoder_layers(model.encoder)
     top = layers[len(layers) - model.config.train_layers :]
+    model._shape_states = shapes  # added by the first trained layer's pre-hook, `JointExtractor._add_shapes`
     with _only(model.encoder, top, _PassThrough()):
         result: Tensor = model.encoder(inputs_embeds=hidden, attention_mask=attention).last_hidden_state
     return result

@@ -160,8 +160,8 @@ class JointExtractor(nn.Module):
             if lower is not None:
                 from kgbuild.extraction.frozen import run_top_layers
 
-                self._shape_states = self.shape_embedding(shape_ids)  # added by `_add_shapes`
-                states = run_top_layers(self, [w for text in lower for w in text], attention)
+                shape_states = self.shape_embedding(shape_ids)
+                states = run_top_layers(self, [w for text in lower for w in text], attention, shape_states)
             else:
                 embeddings = self.encoder.get_input_embeddings()(ids)
                 if self.config.train_layers:

@@ -133,6 +133,18 @@ def test_caching_without_frozen_layers_or_with_an_unknown_dtype_is_refused(tiny_
     assert not any(tmp_path.iterdir())  # refused before anything was written
 
 
+def test_runs_without_the_cache_keep_the_fingerprint_of_earlier_versions(tiny_config, tiny_examples):
+    from dataclasses import asdict
+
+    from kgbuild.extraction.checkpoint import fingerprint
+
+    settings = asdict(SETTINGS)
+    earlier = {key: value for key, value in settings.items() if key != "cache_frozen"}  # before the option
+    config = tiny_config.to_json()
+    assert fingerprint(config, settings, tiny_examples, "") == fingerprint(config, earlier, tiny_examples, "")
+    assert fingerprint(config, asdict(CACHED), tiny_examples, "") != fingerprint(config, earlier, tiny_examples, "")
+
+
 def test_cli_cache_frozen_trains_and_resumes_with_it(tiny_bert, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
