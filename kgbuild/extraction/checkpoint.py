@@ -3,8 +3,9 @@
 A run training ``OUT`` keeps ``OUT.training/``: ``state.pt`` (weights, optimizer, schedule, the
 three random generators, the weight average, history and best epoch, after each epoch) and
 ``run.json`` (the command's arguments, so ``kgbuild train --resume OUT`` needs nothing else). Both
-are replaced whole or not at all, and removed once ``OUT`` is written. A resumed run gives the same
-model as an uninterrupted one of the same seed and thread count.
+are replaced whole or not at all, and removed once ``OUT`` is written, with what a run caches there for
+its resumption (``teacher.pt``: a teacher's soft targets; ``frozen.pt``: the frozen layers' states).
+A resumed run gives the same model as an uninterrupted one of the same seed and thread count.
 """
 
 from __future__ import annotations

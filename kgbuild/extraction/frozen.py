@@ -132,6 +132,8 @@ def run_top_layers(model: JointExtractor, windows: Sequence[Tensor], attention: 
     cut to the top layers, so masks and position biases (MPNet's relative ones included, computed
     from the sequence length) are made exactly as in the uncached run.
     """
+    if len(windows) != attention.shape[0]:
+        raise ValueError(f"cached states of {len(windows)} windows for texts of {attention.shape[0]} windows")
     width = attention.shape[1]
     hidden = torch.zeros(len(windows), width, model.hidden, device=attention.device)
     for row, states in enumerate(windows):

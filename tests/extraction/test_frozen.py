@@ -110,6 +110,9 @@ def test_the_lower_layers_run_once_not_every_step(config, tiny_examples, tmp_pat
     assert calls == {"lower": 1, "top": 2}
     torch.testing.assert_close(cached, uncached, rtol=1e-6, atol=1e-6)
     assert encoder_layers(model.encoder) is layers and len(layers) == 2  # the model is whole again
+    with pytest.raises(ValueError, match="cached states of 0 windows for texts of"):
+        batch_loss(model, tiny_examples, encoded, lower=[[] for _ in tiny_examples])
+    assert model._shape_states is None  # nothing left over for the next uncached pass
 
 
 def test_a_half_precision_cache_is_half_the_size_and_close(config, tiny_examples, tmp_path):
