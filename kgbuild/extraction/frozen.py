@@ -122,6 +122,28 @@ def frozen_states(
     return cached
 
 
+def remembered_states(model: JointExtractor, windows: Sequence[Sequence[int]]) -> list[Tensor]:
+    """Return the lower layers' states of `windows` (piece ids) from ``model.frozen_memo``, adding the missing.
+
+    For evaluation (eval mode): the missing windows are read as one batch, as the uncached pass would.
+    """
+    memo = model.frozen_memo if model.frozen_memo is not None else {}
+    keys = [tuple(window) for window in windows]
+    missing = list(dict.fromkeys(key for key in keys if key not in memo))
+    if missing:
+        layers = encoder_layers(model.encoder)
+        width = max(len(key) for key in missing)
+        device = model.shape_embedding.weight.device
+        ids = torch.tensor([[*key] + [model.pad_id] * (width - len(key)) for key in missing], device=device)
+        attention = torch.tensor([[1] * len(key) + [0] * (width - len(key)) for key in missing], device=device)
+        with torch.no_grad(), _only(model.encoder, layers[: len(layers) - model.config.train_layers], None):
+            embeddings = model.encoder.get_input_embeddings()(ids)
+            states = model.encoder(inputs_embeds=embeddings, attention_mask=attention).last_hidden_state
+        for row, key in enumerate(missing):
+            memo[key] = states[row, : len(key)].clone()
+    return [memo[key] for key in keys]
+
+
 def run_top_layers(model: JointExtractor, windows: Sequence[Tensor], attention: Tensor, shapes: Tensor) -> Tensor:
     """Run only the trained top layers on cached window states; returns ``(windows, width, hidden)``.
 

@@ -125,6 +125,9 @@ class JointExtractor(nn.Module):
         self.relation_classifier = nn.Linear(hidden * config.block_size, len(config.relation_types) + 1)
         self.dropout = nn.Dropout(config.dropout)
         self._shape_states: Tensor | None = None
+        # Set by a run training from cached frozen layers: their states of each window read in eval mode
+        # (the dev texts), by piece ids, so that evaluating every epoch runs only the top layers too.
+        self.frozen_memo: dict[tuple[int, ...], Tensor] | None = None
         if config.train_layers:
             layers = encoder_layers(encoder)
             if not 0 < config.train_layers <= len(layers):
@@ -157,11 +160,12 @@ class JointExtractor(nn.Module):
             ids = torch.tensor([w + [self.pad_id] * (width - len(w)) for w in windows], device=device)
             shape_ids = torch.tensor([s + [0] * (width - len(s)) for s in shapes], device=device)
             attention = torch.tensor([[1] * len(w) + [0] * (width - len(w)) for w in windows], device=device)
-            if lower is not None:
-                from kgbuild.extraction.frozen import run_top_layers
+            remember = self.frozen_memo is not None and not self.training and self.config.train_layers
+            if lower is not None or remember:
+                from kgbuild.extraction.frozen import remembered_states, run_top_layers
 
-                shape_states = self.shape_embedding(shape_ids)
-                states = run_top_layers(self, [w for text in lower for w in text], attention, shape_states)
+                given = [w for text in lower for w in text] if lower is not None else remembered_states(self, windows)
+                states = run_top_layers(self, given, attention, self.shape_embedding(shape_ids))
             else:
                 embeddings = self.encoder.get_input_embeddings()(ids)
                 if self.config.train_layers:

@@ -220,6 +220,8 @@ def train(
     generator = torch.Generator().manual_seed(settings.seed)
     averaged = _averaged(model, settings.ema)
     scored = model if averaged is None else averaged.module
+    if lower is not None:  # the dev texts' frozen states too, kept once read (eval mode: nothing random)
+        model.frozen_memo, scored.frozen_memo = {}, {}
     show = sys.stderr.isatty() if progress is None else progress
     from tqdm import tqdm
 

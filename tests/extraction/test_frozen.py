@@ -115,6 +115,30 @@ def test_the_lower_layers_run_once_not_every_step(config, tiny_examples, tmp_pat
     assert model._shape_states is None  # nothing left over for the next uncached pass
 
 
+def test_evaluation_reads_each_dev_window_through_the_lower_layers_once(config, tiny_examples):
+    from kgbuild.extraction.features import encode_words
+    from kgbuild.extraction.model import build_model, encoder_layers
+
+    model, tokenizer = build_model(config)
+    torch.nn.init.normal_(model.shape_embedding.weight)
+    encoded = [encode_words(tokenizer, x.text.tokens) for x in tiny_examples]
+    model.eval()
+    with torch.no_grad():
+        plain, _ = model.encode(encoded)
+        model.frozen_memo = {}
+        calls = []
+        encoder_layers(model.encoder)[0].register_forward_hook(lambda *_: calls.append(1))
+        first, _ = model.encode(encoded)
+        again, _ = model.encode(encoded[1:])  # windows already read: the lower layers do not run
+    assert len(calls) == 1 and len(model.frozen_memo) > len(tiny_examples)
+    torch.testing.assert_close(first, plain, rtol=0, atol=0)
+    torch.testing.assert_close(again, plain[1:, : again.shape[1]], rtol=1e-6, atol=1e-6)
+    model.train()
+    with torch.no_grad():
+        model.encode(encoded)  # training mode: the memo is not used
+    assert len(calls) == 2
+
+
 def test_a_half_precision_cache_is_half_the_size_and_close(config, tiny_examples, tmp_path):
     from kgbuild.extraction.features import encode_words
     from kgbuild.extraction.frozen import frozen_states
