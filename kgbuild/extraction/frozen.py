@@ -12,6 +12,7 @@ Windows are cut from each text deterministically (`kgbuild.extraction.features.w
 only the order of the texts changes between epochs, so one entry per text serves every epoch.
 The cache lives in ``OUT.training/frozen.pt`` (memory-mapped), keyed by the run's fingerprint and
 dtype, so a resumed run reuses it; it goes with the rest of ``OUT.training/`` once ``OUT`` is written.
+The dev texts, read in eval mode each epoch, go through the lower layers once too (`remembered_states`).
 """
 
 from __future__ import annotations
