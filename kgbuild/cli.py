@@ -68,6 +68,14 @@ def train_command(
     train_layers: Annotated[
         int, typer.Option(help="Fine-tune only the top N encoder layers, the rest frozen (0: all).")
     ] = 0,
+    cache_frozen: Annotated[
+        str,
+        typer.Option(
+            help="With --train-layers: run the frozen lower layers once (eval mode: no dropout in them), keep "
+            "their states in OUT.training/ as float32 or float16, and train the top layers from them (off: "
+            "run them every step)."
+        ),
+    ] = "off",
     pair_features: Annotated[
         str, typer.Option(help="Relation-head inputs: attention, or attention+between (adds between-mention context).")
     ] = "attention+between",
@@ -151,6 +159,7 @@ def _train(arguments: dict[str, Any], resume: bool) -> dict[str, Any]:
         "unlabelled_limit": 0,
         "distil_weight": 1.0,
         "temperature": 2.0,
+        "cache_frozen": "off",
         **arguments,
     }
     settings = TrainSettings(
@@ -163,6 +172,7 @@ def _train(arguments: dict[str, Any], resume: bool) -> dict[str, Any]:
         metric=a["metric"],
         threads=a["threads"] or None,
         ema=a["ema"],
+        cache_frozen="" if a["cache_frozen"] == "off" else a["cache_frozen"],
     )
     if a["no_dev"] and (a["dev"] is not None or a["holdout"]):
         raise fail("--no-dev excludes --dev and --holdout")

@@ -10,39 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from kgbuild import Document, KnowledgeGraphDir, SpacyParser, WorkerError, build_knowledge_graph
+from kgbuild import SpacyParser, WorkerError
 from kgbuild.process_engine import ProcessEngine
+from tests.engines import BATCH, build, document_files, documents, store_quads
 
-SENTENCES = [
-    "Betsy Ross was born in Philadelphia.",
-    "Rome is in Lazio.",
-    "Mikhail Shevtsov works for ITAR-TASS.",
-    "Naples is in Campania.",
-    "Bruno Pusterla works for the Italian Agricultural Confederation.",
-]
-BATCH = 2  # windows of 16 documents, so the 40 make three: both workers take one, then one takes the third
-DOCUMENTS = [Document(f"d{i:02d}", " ".join(SENTENCES[i % 5 :] + SENTENCES[: i % 5]), f"T{i}") for i in range(40)]
-
-
-def _build(kg_path: Path, model_dir: str, engine: ProcessEngine | None = None, documents=DOCUMENTS):  # type: ignore[no-untyped-def]
-    from kgbuild.extraction.extractor import RelationExtractor
-
-    kg = KnowledgeGraphDir(kg_path, create=True)
-    kg.configure_resolution(name_encoder="hashing")
-    extractor = RelationExtractor.load(model_dir)
-    return build_knowledge_graph(
-        documents, kg, extractor, SpacyParser(), "tiny", extractor.version, min_confidence=0.0, batch_size=BATCH,
-        engine=engine,
-    )  # fmt: skip
-
-
-def _document_files(kg_path: Path) -> dict[str, str]:
-    return {file.name: file.read_text(encoding="utf-8") for file in (kg_path / "documents").glob("*.nq")}
-
-
-def _store_quads(kg_path: Path) -> set[str]:
-    store = KnowledgeGraphDir(kg_path).store()
-    return {str(quad) for quad in store if "/run/" not in str(quad.graph_name)}
+DOCUMENTS = documents(40)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +26,7 @@ def local_kg(tiny_model: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     torch.set_num_threads(1)
     try:
         path = tmp_path_factory.mktemp("local") / "kg"
-        report = _build(path, tiny_model)
+        report = build(path, tiny_model, DOCUMENTS)
     finally:
         torch.set_num_threads(threads)
     assert report.documents == len(DOCUMENTS) and report.triples > 0
@@ -62,10 +34,10 @@ def local_kg(tiny_model: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_two_worker_processes_build_the_local_engines_graph(local_kg, tiny_model, tmp_path):  # type: ignore[no-untyped-def]
-    report = _build(tmp_path / "kg", tiny_model, ProcessEngine(tiny_model, processes=2, batch_size=BATCH))
+    report = build(tmp_path / "kg", tiny_model, DOCUMENTS, ProcessEngine(tiny_model, processes=2, batch_size=BATCH))
     assert report.documents == len(DOCUMENTS) and not report.failed
-    assert _document_files(tmp_path / "kg") == _document_files(local_kg)  # byte for byte
-    assert _store_quads(tmp_path / "kg") == _store_quads(local_kg)
+    assert document_files(tmp_path / "kg") == document_files(local_kg)  # byte for byte
+    assert store_quads(tmp_path / "kg") == store_quads(local_kg)
 
 
 def test_a_worker_killed_mid_run_fails_clearly_and_a_rerun_finishes(local_kg, tiny_model, tmp_path):  # type: ignore[no-untyped-def]
@@ -83,15 +55,15 @@ def test_a_worker_killed_mid_run_fails_clearly_and_a_rerun_finishes(local_kg, ti
     killer = threading.Thread(target=kill_first_worker, daemon=True)
     killer.start()
     with pytest.raises(WorkerError, match=r"worker process \d of 2 died.*written so far are kept.*rerun"):
-        _build(tmp_path / "kg", tiny_model, ProcessEngine(tiny_model, processes=2, batch_size=BATCH))
+        build(tmp_path / "kg", tiny_model, DOCUMENTS, ProcessEngine(tiny_model, processes=2, batch_size=BATCH))
     killer.join(timeout=10)
-    written = _document_files(tmp_path / "kg")
+    written = document_files(tmp_path / "kg")
     assert 0 < len(written) < len(DOCUMENTS)
     assert not list((tmp_path / "kg" / "documents").glob(".*.partial"))
     assert not multiprocessing.active_children()  # the other worker was stopped too
-    report = _build(tmp_path / "kg", tiny_model, ProcessEngine(tiny_model, processes=2, batch_size=BATCH))
+    report = build(tmp_path / "kg", tiny_model, DOCUMENTS, ProcessEngine(tiny_model, processes=2, batch_size=BATCH))
     assert (report.documents, report.skipped_unchanged) == (len(DOCUMENTS) - len(written), len(written))
-    assert _document_files(tmp_path / "kg") == _document_files(local_kg)
+    assert document_files(tmp_path / "kg") == document_files(local_kg)
 
 
 def test_a_worker_that_cannot_load_the_model_fails_the_run_with_the_reason(tmp_path):  # type: ignore[no-untyped-def]

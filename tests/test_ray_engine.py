@@ -8,45 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from kgbuild import ClusterError, Document, KnowledgeGraphDir, RayEngine, SpacyParser, build_knowledge_graph
+from kgbuild import ClusterError, RayEngine, SpacyParser
+from tests.engines import BATCH, build, document_files, documents, store_quads
 
-SENTENCES = [
-    "Betsy Ross was born in Philadelphia.",
-    "Rome is in Lazio.",
-    "Mikhail Shevtsov works for ITAR-TASS.",
-    "Naples is in Campania.",
-    "Bruno Pusterla works for the Italian Agricultural Confederation.",
-]
-BATCH = 2  # the extractor's batch on both engines: windows of 16 documents, so the 24 make two
-DOCUMENTS = [Document(f"d{i:02d}", " ".join(SENTENCES[i % 5 :] + SENTENCES[: i % 5]), f"T{i}") for i in range(24)]
-
-
-def _build(kg_path: Path, model_dir: str, engine: RayEngine | None = None, documents=DOCUMENTS):  # type: ignore[no-untyped-def]
-    from kgbuild.extraction.extractor import RelationExtractor
-
-    kg = KnowledgeGraphDir(kg_path, create=True)
-    kg.configure_resolution(name_encoder="hashing")  # alias merges run, with the deterministic double
-    extractor = RelationExtractor.load(model_dir)
-    return build_knowledge_graph(
-        documents, kg, extractor, SpacyParser(), "tiny", extractor.version, min_confidence=0.0, batch_size=BATCH,
-        engine=engine,
-    )  # fmt: skip
-
-
-def _document_files(kg_path: Path) -> dict[str, str]:
-    return {file.name: file.read_text(encoding="utf-8") for file in (kg_path / "documents").glob("*.nq")}
-
-
-def _store_quads(kg_path: Path) -> set[str]:
-    """The store's quads outside the runs' own graphs (those hold each run's timestamps)."""
-    store = KnowledgeGraphDir(kg_path).store()
-    return {str(quad) for quad in store if "/run/" not in str(quad.graph_name)}
+DOCUMENTS = documents(24)
 
 
 @pytest.fixture(scope="module")
 def local_kg(tiny_model: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("local") / "kg"
-    report = _build(path, tiny_model)
+    report = build(path, tiny_model, DOCUMENTS)
     assert report.documents == len(DOCUMENTS) and report.triples > 0
     return path
 
@@ -83,10 +54,12 @@ def _busy_nodes() -> set[str]:
 
 
 def test_a_two_node_cluster_builds_the_local_engines_graph(cluster, local_kg, tiny_model, tmp_path):  # type: ignore[no-untyped-def]
-    report = _build(tmp_path / "kg", tiny_model, RayEngine(tiny_model, cluster.address, actors=2, batch_size=BATCH))
+    report = build(
+        tmp_path / "kg", tiny_model, DOCUMENTS, RayEngine(tiny_model, cluster.address, actors=2, batch_size=BATCH)
+    )
     assert report.documents == len(DOCUMENTS) and not report.failed
-    assert _document_files(tmp_path / "kg") == _document_files(local_kg)  # byte for byte
-    assert _store_quads(tmp_path / "kg") == _store_quads(local_kg)
+    assert document_files(tmp_path / "kg") == document_files(local_kg)  # byte for byte
+    assert store_quads(tmp_path / "kg") == store_quads(local_kg)
 
 
 def _remove_workers_once_placed(cluster, every: bool) -> threading.Thread:  # type: ignore[no-untyped-def]
@@ -112,11 +85,13 @@ def _remove_workers_once_placed(cluster, every: bool) -> threading.Thread:  # ty
 
 def test_a_worker_node_killed_mid_run_leaves_the_same_graph(cluster, driver, local_kg, tiny_model, tmp_path):  # type: ignore[no-untyped-def]
     watcher = _remove_workers_once_placed(cluster, every=False)
-    report = _build(tmp_path / "kg", tiny_model, RayEngine(tiny_model, cluster.address, actors=2, batch_size=BATCH))
+    report = build(
+        tmp_path / "kg", tiny_model, DOCUMENTS, RayEngine(tiny_model, cluster.address, actors=2, batch_size=BATCH)
+    )
     watcher.join(timeout=10)
     assert len(cluster.worker_nodes) == 1  # one node was killed during the run
     assert report.documents == len(DOCUMENTS)
-    assert _document_files(tmp_path / "kg") == _document_files(local_kg)
+    assert document_files(tmp_path / "kg") == document_files(local_kg)
     cluster.add_node(num_cpus=1)  # back to two workers for the next test
     cluster.wait_for_nodes()
 
@@ -124,22 +99,24 @@ def test_a_worker_node_killed_mid_run_leaves_the_same_graph(cluster, driver, loc
 def test_a_cluster_that_loses_every_worker_fails_clearly_and_a_rerun_finishes(  # type: ignore[no-untyped-def]
     cluster, driver, local_kg, tiny_model, tmp_path
 ):
-    _build(tmp_path / "kg", tiny_model, documents=DOCUMENTS[:8])  # what an earlier run wrote
-    before = _document_files(tmp_path / "kg")
+    build(tmp_path / "kg", tiny_model, DOCUMENTS[:8])  # what an earlier run wrote
+    before = document_files(tmp_path / "kg")
     watcher = _remove_workers_once_placed(cluster, every=True)
     engine = RayEngine(tiny_model, cluster.address, actors=2, batch_size=BATCH, stall_seconds=3)
     with pytest.raises(ClusterError, match=r"no CPU for an actor.*documents written so far are kept.*rerun"):
-        _build(tmp_path / "kg", tiny_model, engine)
+        build(tmp_path / "kg", tiny_model, DOCUMENTS, engine)
     watcher.join(timeout=10)
     assert not cluster.worker_nodes
-    written = _document_files(tmp_path / "kg")
+    written = document_files(tmp_path / "kg")
     assert len(written) < len(DOCUMENTS) and {name: written[name] for name in before} == before
     assert not list((tmp_path / "kg" / "documents").glob(".*.partial"))
     cluster.add_node(num_cpus=1)
     cluster.wait_for_nodes()
-    report = _build(tmp_path / "kg", tiny_model, RayEngine(tiny_model, cluster.address, actors=1, batch_size=BATCH))
+    report = build(
+        tmp_path / "kg", tiny_model, DOCUMENTS, RayEngine(tiny_model, cluster.address, actors=1, batch_size=BATCH)
+    )
     assert (report.documents, report.skipped_unchanged) == (len(DOCUMENTS) - len(written), len(written))
-    assert _document_files(tmp_path / "kg") == _document_files(local_kg)
+    assert document_files(tmp_path / "kg") == document_files(local_kg)
 
 
 def test_batch_composition_moves_confidences_only_in_the_last_digits(tiny_model):  # type: ignore[no-untyped-def]

@@ -3,8 +3,9 @@
 A run training ``OUT`` keeps ``OUT.training/``: ``state.pt`` (weights, optimizer, schedule, the
 three random generators, the weight average, history and best epoch, after each epoch) and
 ``run.json`` (the command's arguments, so ``kgbuild train --resume OUT`` needs nothing else). Both
-are replaced whole or not at all, and removed once ``OUT`` is written. A resumed run gives the same
-model as an uninterrupted one of the same seed and thread count.
+are replaced whole or not at all, and removed once ``OUT`` is written, with what a run caches there for
+its resumption (``teacher.pt``: a teacher's soft targets; ``frozen.pt``: the frozen layers' states).
+A resumed run gives the same model as an uninterrupted one of the same seed and thread count.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from kgbuild.errors import CheckpointError
 from kgbuild.records import Example
 
 STATE_FORMAT = 1
+LATER = frozenset({"cache_frozen"})  # settings added after the state format was fixed
 
 
 def state_dir(out_dir: str | Path) -> Path:
@@ -33,7 +35,11 @@ def state_dir(out_dir: str | Path) -> Path:
 def fingerprint(config_json: str, settings: dict[str, Any], examples: Sequence[Example], extra: str) -> str:
     """Digest what must be equal for a run to resume another: config, settings, data and options."""
     digest = hashlib.sha256()
-    kept = {key: value for key, value in sorted(settings.items()) if key != "threads"}  # threads: speed only
+    # threads: speed only; a setting added since at its default ("" or 0) is left out, so that the runs
+    # of earlier versions still resume.
+    kept = {
+        key: value for key, value in sorted(settings.items()) if key != "threads" and not (key in LATER and not value)
+    }
     digest.update(json.dumps([json.loads(config_json), kept, extra], sort_keys=True).encode())
     for example in examples:
         digest.update(repr(example).encode())

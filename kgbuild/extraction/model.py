@@ -125,6 +125,9 @@ class JointExtractor(nn.Module):
         self.relation_classifier = nn.Linear(hidden * config.block_size, len(config.relation_types) + 1)
         self.dropout = nn.Dropout(config.dropout)
         self._shape_states: Tensor | None = None
+        # Set by a run training from cached frozen layers: their states of each window read in eval mode
+        # (the dev texts), by piece ids, so that evaluating every epoch runs only the top layers too.
+        self.frozen_memo: dict[tuple[int, ...], Tensor] | None = None
         if config.train_layers:
             layers = encoder_layers(encoder)
             if not 0 < config.train_layers <= len(layers):
@@ -140,21 +143,16 @@ class JointExtractor(nn.Module):
             return (args[0] + shapes, *args[1:]), kwargs
         return args, {**kwargs, "hidden_states": kwargs["hidden_states"] + shapes}
 
-    def encode(self, texts: Sequence[EncodedText]) -> tuple[Tensor, Tensor]:
-        """Encode texts into word states ``(batch, max_words, hidden)`` and a word mask."""
-        content = self.config.max_length - 2
-        windows: list[list[int]] = []
-        shapes: list[list[int]] = []
-        targets: list[int] = []
-        offset = 0
-        for text in texts:
-            length = len(text.input_ids)
-            for start in window_starts(length, content) if length else []:
-                end = min(start + content, length)
-                windows.append([self.cls_id, *text.input_ids[start:end], self.sep_id])
-                shapes.append([0, *text.shape_ids[start:end], 0])
-                targets.extend(range(offset + start, offset + end))
-            offset += length
+    def encode(
+        self, texts: Sequence[EncodedText], lower: Sequence[Sequence[Tensor]] | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """Encode texts into word states ``(batch, max_words, hidden)`` and a word mask.
+
+        With `lower` (per text, the states of its windows entering the first trained layer, as
+        `kgbuild.extraction.frozen` caches them), only the trained top layers run.
+        """
+        windows, shapes, targets = self.windows(texts)
+        offset = sum(len(text.input_ids) for text in texts)
         device = self.shape_embedding.weight.device
         flat = torch.zeros(offset + 1, self.hidden, device=device)  # last row: padding word
         if windows:
@@ -162,12 +160,19 @@ class JointExtractor(nn.Module):
             ids = torch.tensor([w + [self.pad_id] * (width - len(w)) for w in windows], device=device)
             shape_ids = torch.tensor([s + [0] * (width - len(s)) for s in shapes], device=device)
             attention = torch.tensor([[1] * len(w) + [0] * (width - len(w)) for w in windows], device=device)
-            embeddings = self.encoder.get_input_embeddings()(ids)
-            if self.config.train_layers:
-                self._shape_states = self.shape_embedding(shape_ids)  # added by `_add_shapes`
+            remember = self.frozen_memo is not None and not self.training and self.config.train_layers
+            if lower is not None or remember:
+                from kgbuild.extraction.frozen import remembered_states, run_top_layers
+
+                given = [w for text in lower for w in text] if lower is not None else remembered_states(self, windows)
+                states = run_top_layers(self, given, attention, self.shape_embedding(shape_ids))
             else:
-                embeddings = embeddings + self.shape_embedding(shape_ids)
-            states = self.encoder(inputs_embeds=embeddings, attention_mask=attention).last_hidden_state
+                embeddings = self.encoder.get_input_embeddings()(ids)
+                if self.config.train_layers:
+                    self._shape_states = self.shape_embedding(shape_ids)  # added by `_add_shapes`
+                else:
+                    embeddings = embeddings + self.shape_embedding(shape_ids)
+                states = self.encoder(inputs_embeds=embeddings, attention_mask=attention).last_hidden_state
             inner = attention.clone()
             inner[:, 0] = 0
             inner[torch.arange(len(windows)), attention.sum(1) - 1] = 0  # drop [CLS] and [SEP]
@@ -185,6 +190,23 @@ class JointExtractor(nn.Module):
                 index[row, : text.num_words] = torch.tensor(text.word_starts, device=device) + offset
             offset += len(text.input_ids)
         return flat[index], index != offset
+
+    def windows(self, texts: Sequence[EncodedText]) -> tuple[list[list[int]], list[list[int]], list[int]]:
+        """Cut texts into encoder windows: their piece ids, casing ids, and each inner piece's flat position."""
+        content = self.config.max_length - 2
+        windows: list[list[int]] = []
+        shapes: list[list[int]] = []
+        targets: list[int] = []
+        offset = 0
+        for text in texts:
+            length = len(text.input_ids)
+            for start in window_starts(length, content) if length else []:
+                end = min(start + content, length)
+                windows.append([self.cls_id, *text.input_ids[start:end], self.sep_id])
+                shapes.append([0, *text.shape_ids[start:end], 0])
+                targets.extend(range(offset + start, offset + end))
+            offset += length
+        return windows, shapes, targets
 
     def span_parts(self, words: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Project word states into the start, end and inner parts of span states."""

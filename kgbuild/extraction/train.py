@@ -63,6 +63,9 @@ class TrainSettings:
     # Decay per step of an exponential moving average of the weights; 0 trains without one. With one,
     # the averaged weights are the ones scored on dev, kept and saved (Polyak averaging).
     ema: float = 0.0
+    # With train_layers: run the frozen lower layers once, in eval mode, and train the top layers from
+    # their cached states, kept as "float32" or "float16" ("": off; see kgbuild.extraction.frozen).
+    cache_frozen: str = ""
 
     def __post_init__(self) -> None:
         """Reject values that cannot train."""
@@ -73,6 +76,8 @@ class TrainSettings:
             raise ValueError(f"ema must be in [0, 1), got {self.ema}")
         if self.metric not in METRICS:
             raise ValueError(f"metric must be one of {', '.join(METRICS)}, got {self.metric!r}")
+        if self.cache_frozen not in ("", "float32", "float16"):
+            raise ValueError(f"cache_frozen must be float32 or float16 (or off), got {self.cache_frozen!r}")
 
 
 @dataclass(frozen=True)
@@ -171,6 +176,8 @@ def train(
     if metric == "auto":
         metric = "gold_entities" if config.document_level else "end_to_end"
     with_gold = metric != "end_to_end"  # dev scoring needs the gold-entity figure too
+    if settings.cache_frozen and not config.train_layers:
+        raise ValueError("caching the frozen layers needs --train-layers N (the layers below N are cached)")
     if soft_targets is not None and len(soft_targets) != len(train_examples):
         raise ValueError(f"got {len(soft_targets)} soft targets for {len(train_examples)} training examples")
     teacher = f"{distillation}|{_targets_digest(soft_targets)}" if soft_targets is not None else ""
@@ -196,6 +203,12 @@ def train(
         write_run_arguments(out_dir, run_arguments)
     model.train()
     encoded = [encode_words(tokenizer, example.text.tokens) for example in train_examples]
+    lower = None
+    if settings.cache_frozen:
+        from kgbuild.extraction.frozen import frozen_states
+
+        cache = state_dir(out_dir) / "frozen.pt"
+        lower = frozen_states(model, encoded, cache, run_key, settings.cache_frozen, settings.batch_size)
     optimizer = _optimizer(model, settings)
     steps_per_epoch = -(-len(train_examples) // settings.batch_size)
     total_steps = steps_per_epoch * settings.epochs
@@ -207,6 +220,8 @@ def train(
     generator = torch.Generator().manual_seed(settings.seed)
     averaged = _averaged(model, settings.ema)
     scored = model if averaged is None else averaged.module
+    if lower is not None:  # the dev texts' frozen states too, kept once read (eval mode: nothing random)
+        model.frozen_memo, scored.frozen_memo = {}, {}
     show = sys.stderr.isatty() if progress is None else progress
     from tqdm import tqdm
 
@@ -238,8 +253,9 @@ def train(
         for first in range(0, len(order), settings.batch_size):
             batch = order[first : first + settings.batch_size]
             soft = [soft_targets[i] for i in batch] if soft_targets is not None else None
+            cached = [lower.of(i) for i in batch] if lower is not None else None
             loss = batch_loss(
-                model, [train_examples[i] for i in batch], [encoded[i] for i in batch], soft, distillation
+                model, [train_examples[i] for i in batch], [encoded[i] for i in batch], soft, distillation, cached
             )
             optimizer.zero_grad()
             loss.backward()  # type: ignore[no-untyped-call]
@@ -390,14 +406,16 @@ def batch_loss(
     encoded: Sequence[EncodedText],
     soft: Sequence[SoftTargets] | None = None,
     distillation: Distillation | None = None,
+    lower: Sequence[Sequence[Tensor]] | None = None,
 ) -> Tensor:
     """Entity span loss plus adaptive-threshold relation loss over a batch, gold entities given.
 
     With `soft` targets (a teacher's, one per example) and `distillation` settings, the distance to
-    them is added with its weight, on the same forward pass (`kgbuild.extraction.distil`).
+    them is added with its weight, on the same forward pass (`kgbuild.extraction.distil`). With
+    `lower` (the cached frozen layers' states of each example's windows), only the top layers run.
     """
     config = model.config
-    words, word_mask = model.encode(encoded)
+    words, word_mask = model.encode(encoded, lower)
     parts = model.span_parts(words)
     logits, valid = model.span_logits(parts, word_mask)
     device = logits.device

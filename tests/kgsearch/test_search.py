@@ -113,9 +113,9 @@ def test_a_where_pattern_in_a_runner_matches_as_here_and_is_stopped_at_its_time_
         with pytest.raises(QueryError, match=r"--where pattern .*time limit"):
             searcher.search(QUESTION, k=5, where=slow, runner=runner)
         assert time.monotonic() - started < 8
-    with QueryRunner(indexed_kg, workers=1, timeout=5.0, row_limit=1, queue=0) as runner:
-        with pytest.raises(QueryError, match="more than 1 passages match; the runner's row limit cut them"):
-            searcher.search(QUESTION, k=5, where=where, runner=runner)
+    cut = pytest.raises(QueryError, match="more than 1 passages match; the runner's row limit cut them")
+    with QueryRunner(indexed_kg, workers=1, timeout=5.0, row_limit=1, queue=0) as runner, cut:
+        searcher.search(QUESTION, k=5, where=where, runner=runner)
 
 
 def test_a_where_pattern_may_name_a_service_in_a_literal(searcher: Searcher) -> None:
