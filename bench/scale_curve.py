@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import resource
 import shutil
 import statistics
@@ -55,17 +56,19 @@ class Steps:
         original = getattr(module, name)
 
         def timed(*args: Any, **kwargs: Any) -> Any:
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             try:
                 return original(*args, **kwargs)
             finally:
-                self.add(step or name, time.perf_counter() - start)
+                self.add(step or name, time.perf_counter() - start, time.process_time() - cpu)
 
         setattr(module, name, timed)
 
-    def add(self, step: str, seconds: float) -> None:
+    def add(self, step: str, seconds: float, cpu: float | None = None) -> None:
         figure = self.figures.setdefault(step, {"s": 0.0, "calls": 0})
         figure["s"] += seconds
+        if cpu is not None:
+            figure["cpu_s"] = figure.get("cpu_s", 0.0) + cpu
         figure["calls"] += 1
         figure["peak_mb"] = round(peak_mb(), 1)
 
@@ -80,9 +83,9 @@ def _store(kg_dir: Path, steps: Steps) -> None:
 
     def alias_merges(records: Any, merges: Any, encode: Callable[[list[str]], Any], threshold: float) -> Any:
         def counted(names: list[str]) -> Any:
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             vectors = encode(names)
-            steps.add("alias_encoder", time.perf_counter() - start)
+            steps.add("alias_encoder", time.perf_counter() - start, time.process_time() - cpu)
             steps.counts["alias_names_encoded"] = len(names)
             return vectors
 
@@ -94,14 +97,19 @@ def _store(kg_dir: Path, steps: Steps) -> None:
     for name in ("node_records", "corpus_merges", "alias_merges", "_drop_violations", "resolve_store"):
         steps.wrap(sameas, name)
     kg_dir_handle = KnowledgeGraphDir(kg_dir)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     store = kg_dir_handle.store()
-    total = time.perf_counter() - start
+    total, cpu_total = time.perf_counter() - start, time.process_time() - cpu
     resolve = steps.figures["resolve_store"]["s"]
     parts = sum(steps.figures[s]["s"] for s in ("node_records", "corpus_merges", "alias_merges", "_drop_violations"))
-    steps.figures["bulk_load"] = {"s": total - resolve, "calls": 1}
-    steps.figures["rewrite"] = {"s": resolve - parts, "calls": 1}
-    steps.figures["alias_merges"]["s"] -= steps.figures.get("alias_encoder", {}).get("s", 0.0)
+    cpu_resolve = steps.figures["resolve_store"]["cpu_s"]
+    cpu_parts = sum(
+        steps.figures[s]["cpu_s"] for s in ("node_records", "corpus_merges", "alias_merges", "_drop_violations")
+    )
+    steps.figures["bulk_load"] = {"s": total - resolve, "cpu_s": cpu_total - cpu_resolve, "calls": 1}
+    steps.figures["rewrite"] = {"s": resolve - parts, "cpu_s": cpu_resolve - cpu_parts, "calls": 1}
+    for key in ("s", "cpu_s"):  # the encoder's share is its own step
+        steps.figures["alias_merges"][key] -= steps.figures.get("alias_encoder", {}).get(key, 0.0)
     steps.counts["quads"] = len(store)
 
 
@@ -138,16 +146,16 @@ def _query(kg_dir: Path, steps: Steps, questions: Path, limit: int) -> None:
     from kgsearch import Searcher
 
     rows = [json.loads(line) for line in questions.read_text(encoding="utf-8").splitlines() if line.strip()][:limit]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     searcher = Searcher.open(kg_dir, threads=1)
     searcher.warm_up()
-    steps.add("open", time.perf_counter() - start)
-    times = []
+    steps.add("open", time.perf_counter() - start, time.process_time() - cpu)
+    times, cpu = [], time.process_time()
     for row in rows:
         start = time.perf_counter()
         searcher.search(row["question"], k=10)
         times.append(time.perf_counter() - start)
-    steps.add("questions", sum(times))
+    steps.add("questions", sum(times), time.process_time() - cpu)
     steps.counts["questions"] = len(times)
     steps.figures["questions"] |= {
         "p50_ms": round(1000 * statistics.median(times), 2),
@@ -159,7 +167,7 @@ def run_stage(stage: str, kg_dir: Path, questions: Path, limit: int) -> dict[str
     """Run one stage in this process; return its wall time, peak memory, steps and counts."""
     steps = Steps()
     baseline = peak_mb()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     if stage == "store":
         _store(kg_dir, steps)
     elif stage == "summary":
@@ -168,11 +176,14 @@ def run_stage(stage: str, kg_dir: Path, questions: Path, limit: int) -> dict[str
         _index(kg_dir, steps)
     else:
         _query(kg_dir, steps, questions, limit)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     for figure in steps.figures.values():
-        figure["s"] = round(figure["s"], 3)
+        for key in ("s", "cpu_s"):
+            if key in figure:
+                figure[key] = round(figure[key], 3)
     return {
         "s": round(seconds, 3),
+        "cpu_s": round(cpu, 3),
         "peak_mb": round(peak_mb(), 1),
         "start_mb": round(baseline, 1),
         "steps": steps.figures,
@@ -188,37 +199,50 @@ def slope(sizes: list[int], values: list[float]) -> float:
 
 
 def series(figures: dict[str, Any]) -> dict[str, dict[str, list[float]]]:
-    """Per stage and step (``stage.step``), its seconds and peak MB at each size, sizes ascending."""
+    """Per stage and step (``stage.step``): wall seconds, CPU seconds and peak MB at each size, sizes ascending.
+
+    A list is empty where a step has no such figure (the index's own timings are wall time only).
+    """
     sizes = sorted(figures, key=int)
     out: dict[str, dict[str, list[float]]] = {}
     for stage in STAGES:
-        out[stage] = {"s": [figures[n][stage]["s"] for n in sizes], "mb": [figures[n][stage]["peak_mb"] for n in sizes]}
-        for step in figures[sizes[0]][stage]["steps"]:
-            if all(step in figures[n][stage]["steps"] for n in sizes):
-                steps = [figures[n][stage]["steps"][step] for n in sizes]
-                out[f"{stage}.{step}"] = {"s": [s["s"] for s in steps], "mb": [s.get("peak_mb", 0.0) for s in steps]}
+        rows = [figures[n][stage] for n in sizes]
+        out[stage] = {
+            "s": [r["s"] for r in rows],
+            "cpu": [r["cpu_s"] for r in rows],
+            "mb": [r["peak_mb"] for r in rows],
+        }
+        for step in rows[0]["steps"]:
+            if all(step in r["steps"] for r in rows):
+                steps = [r["steps"][step] for r in rows]
+                out[f"{stage}.{step}"] = {
+                    key: [x[name] for x in steps] if all(name in x for x in steps) else []
+                    for key, name in (("s", "s"), ("cpu", "cpu_s"), ("mb", "peak_mb"))
+                }
     out["build+index"] = {
         "s": [sum(figures[n][stage]["s"] for stage in BUILD) for n in sizes],
+        "cpu": [sum(figures[n][stage]["cpu_s"] for stage in BUILD) for n in sizes],
         "mb": [max(figures[n][stage]["peak_mb"] for stage in BUILD) for n in sizes],
     }
-    out["query.p50_ms"] = {"s": [figures[n]["query"]["steps"]["questions"]["p50_ms"] for n in sizes], "mb": []}
+    p50 = [figures[n]["query"]["steps"]["questions"]["p50_ms"] for n in sizes]
+    out["query p50 (ms)"] = {"s": p50, "cpu": [], "mb": []}
     return out
 
 
 def table(figures: dict[str, Any]) -> str:
-    """Markdown table: each stage and step's seconds and peak MB per size, and the slopes."""
-    sizes = sorted(figures, key=int)
-    numbers = [int(n) for n in sizes]
-    head = " | ".join(f"{n:,}" for n in numbers)
+    """Markdown table: each stage and step's wall seconds, CPU seconds and peak MB per size, with their slopes."""
+    numbers = sorted(int(n) for n in figures)
+    head = " / ".join(f"{n:,}" for n in numbers)
     lines = [
-        f"| stage / step | seconds at {head} | time slope | peak MB at {head} | memory slope |",
-        "| --- | --- | ---: | --- | ---: |",
+        f"| stage.step | wall s at {head} | slope | CPU s | slope | peak MB | slope |",
+        "| --- | --- | ---: | --- | ---: | --- | ---: |",
     ]
     for name, values in series(figures).items():
-        seconds = " / ".join(f"{v:.2f}" for v in values["s"])
-        memory = " / ".join(f"{v:,.0f}" for v in values["mb"]) if values["mb"] else ""
-        memory_slope = f"{slope(numbers, values['mb']):.2f}" if values["mb"] else ""
-        lines.append(f"| {name} | {seconds} | {slope(numbers, values['s']):.2f} | {memory} | {memory_slope} |")
+        cells = [name]
+        for key, form in (("s", "{:.2f}"), ("cpu", "{:.2f}"), ("mb", "{:,.0f}")):
+            found = values[key]
+            cells += [" / ".join(form.format(v) for v in found), f"{slope(numbers, found):.2f}"] if found else ["", ""]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -235,7 +259,7 @@ def plot(figures: dict[str, Any], out: Path) -> None:
     names = [*STAGES[:3], "store.alias_merges", "store._drop_violations", "index._alias_edges", "build+index"]
     for name in [n for n in names if n in data]:
         left.plot(sizes, data[name]["s"], marker="o", label=f"{name} ({slope(sizes, data[name]['s']):.2f})")
-    left.plot(sizes, data["query.p50_ms"]["s"], marker="s", ls="--", label="query p50, ms")
+    left.plot(sizes, data["query p50 (ms)"]["s"], marker="s", ls="--", label="query p50, ms")
     guide = [data["build+index"]["s"][0] * n / sizes[0] for n in sizes]
     left.plot(sizes, guide, color="grey", ls=":", label="linear")
     for stage in STAGES:
@@ -276,12 +300,25 @@ def main() -> None:
     if args.data is None:
         parser.error("--data is required to measure")
     stored = json.loads(args.json.read_text(encoding="utf-8")) if args.json and args.json.is_file() else {"sizes": {}}
+    checkout = str(Path(__file__).resolve().parents[1])  # measure this checkout's code, not an installed copy
+    environment = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [checkout, os.environ.get("PYTHONPATH")]))}
     for size in args.sizes:
         kg_dir = args.data / f"n{size}"
         figures = {}
         for stage in STAGES:
-            command = [sys.executable, __file__, "--stage", stage, "--kg", str(kg_dir), "--questions", str(args.questions)]
-            done = subprocess.run([*command, "--limit", str(args.limit)], capture_output=True, text=True, check=False)
+            command = [
+                sys.executable,
+                __file__,
+                "--stage",
+                stage,
+                "--kg",
+                str(kg_dir),
+                "--questions",
+                str(args.questions),
+            ]
+            done = subprocess.run(
+                [*command, "--limit", str(args.limit)], capture_output=True, text=True, check=False, env=environment
+            )
             if done.returncode:
                 raise SystemExit(f"{stage} at {size}: exit {done.returncode}\n{done.stderr[-3000:]}")
             figures[stage] = json.loads(done.stdout.strip().splitlines()[-1])
