@@ -9,9 +9,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
-from scale_copies import copy_nquads, copy_passage, document_file, make_corpora  # noqa: E402
+from scale_copies import copy_nquads, copy_passage, document_file, make_corpora
 
-from kgbuild import KnowledgeGraphDir  # noqa: E402
+from kgbuild import KnowledgeGraphDir
 
 R = "https://w3id.org/kgbuild/resource/"
 K = "https://w3id.org/kgbuild/ontology#"
