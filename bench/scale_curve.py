@@ -286,6 +286,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="add the figures to this JSON file (sizes measured again replace)")
     parser.add_argument("--plot", type=Path, help="draw this JSON file's figures instead of measuring")
     parser.add_argument("--out", type=Path, default=Path("bench/scale_curve.png"))
+    parser.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES), help="measure only these again")
     parser.add_argument("--stage", choices=STAGES, help=argparse.SUPPRESS)  # one stage, in a child process
     parser.add_argument("--kg", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -304,8 +305,8 @@ def main() -> None:
     environment = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [checkout, os.environ.get("PYTHONPATH")]))}
     for size in args.sizes:
         kg_dir = args.data / f"n{size}"
-        figures = {}
-        for stage in STAGES:
+        figures = stored["sizes"].get(str(size), {})
+        for stage in args.stages:  # a stage measured again replaces its figures, the others stay
             command = [
                 sys.executable,
                 __file__,
