@@ -12,7 +12,9 @@ renamed copies), every stage runs in a fresh process, on a store and index built
 - ``query``: `Searcher.search` over a fixed set of questions after `warm_up`, one torch thread.
 
 Peak memory is the process's peak resident set (``resource.getrusage(RUSAGE_SELF).ru_maxrss``), so each
-stage's figure is its own process's peak; inside a stage, each step's figure is the peak so far.
+stage's figure is its own process's peak; inside a stage, each step's figure is the peak so far. CPU
+seconds are ``time.process_time()``: on a shared machine they move less than wall time. The stages import
+the package from this checkout (``PYTHONPATH``), not from wherever it is installed.
 
     python bench/scale_curve.py --data /tmp/scale-data --sizes 2000 4000 8000 --json bench/scale_curve.json
     python bench/scale_curve.py --plot bench/scale_curve.json --out bench/scale_curve.png
