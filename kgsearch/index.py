@@ -53,6 +53,7 @@ FORMAT_VERSION = 3  # 3: name edges through title entities' names
 _WORD = re.compile(r"\w+")
 _UNALIASED = frozenset({"Time", "Quantity"})
 _BLOCK_LIMIT = 50  # a name word shared by more entities than this proposes no alias pairs
+_PAIR_CHUNK = 4096  # alias pairs scored at once: memory stays flat as the corpus grows
 
 
 def words(text: str) -> list[str]:
@@ -336,12 +337,13 @@ def _alias_edges(
         for pair in combinations(sorted(members), 2)
     }
     rows: list[tuple[int, int, int, float, int, int]] = []
-    if pairs:
-        ordered = sorted(pairs)
-        a = np.asarray([label_row[x] for x, _ in ordered])
-        b = np.asarray([label_row[y] for _, y in ordered])
+    ordered = sorted(pairs)
+    for first in range(0, len(ordered), _PAIR_CHUNK):  # a chunk at a time: each pair's two vectors are copied
+        chunk = ordered[first : first + _PAIR_CHUNK]
+        a = np.asarray([label_row[x] for x, _ in chunk])
+        b = np.asarray([label_row[y] for _, y in chunk])
         cosine = (vectors[a].astype(np.float32) * vectors[b].astype(np.float32)).sum(1)
-        for (x, y), similarity in zip(ordered, cosine.tolist(), strict=True):
+        for (x, y), similarity in zip(chunk, cosine.tolist(), strict=True):
             same_name = normalize_label(entity_nodes[x - offset].label) == normalize_label(
                 entity_nodes[y - offset].label
             )

@@ -278,16 +278,38 @@ def _select(dataset: Dataset, query: str) -> list[tuple[Any, ...]]:
     return [tuple(row) for row in dataset.query(query, initNs=PREFIXES)]  # type: ignore[arg-type]
 
 
+_TOP_TRIPLES = (
+    "SELECT ?sl ?p ?ol ?c ?sentence WHERE {{ {values}GRAPH ?g {{ ?t a kg:Extraction ; rdf:subject ?s ;"
+    " rdf:predicate ?p ; rdf:object ?o ; kg:confidence ?c ; kg:sentence ?sentence . ?s rdfs:label ?sl ."
+    " ?o rdfs:label ?ol }} }} ORDER BY DESC(?c) ?sl LIMIT {limit}"
+)
+
+
 def top_triples(dataset: Dataset, limit: int) -> list[str]:
     """Return the `limit` most confident extracted triples, as readable lines with their sentence."""
     if limit <= 0:
         return []
-    rows = _select(
+    # Joining a statement with its labels and sentence costs a lookup each: join only the statements at or above
+    # the `limit`-th highest confidence. Every other row ranks below all of theirs, so the answer is the same,
+    # unless they give fewer than `limit` rows (statements without labels): then every statement is joined, as
+    # when too many statements tie at that confidence.
+    rows: list[tuple[Any, ...]] = []
+    floor = _select(
         dataset,
-        "SELECT ?sl ?p ?ol ?c ?sentence WHERE { GRAPH ?g { ?t a kg:Extraction ; rdf:subject ?s ; rdf:predicate ?p ;"
-        " rdf:object ?o ; kg:confidence ?c ; kg:sentence ?sentence . ?s rdfs:label ?sl . ?o rdfs:label ?ol } }"
-        f" ORDER BY DESC(?c) ?sl LIMIT {int(limit)}",
+        "SELECT ?c WHERE { GRAPH ?g { ?t a kg:Extraction ; kg:confidence ?c } }"
+        f" ORDER BY DESC(?c) OFFSET {int(limit) - 1} LIMIT 1",
     )
+    if floor:
+        statements = _select(
+            dataset,
+            "SELECT DISTINCT ?t WHERE { GRAPH ?g { ?t a kg:Extraction ; kg:confidence ?c }"
+            f" FILTER(?c >= {floor[0][0].n3()}) }}",
+        )
+        if len(statements) <= 100 * limit:  # not a graph of one confidence, where it would name every statement
+            values = "VALUES ?t { " + " ".join(statement.n3() for (statement,) in statements) + " } "
+            rows = _select(dataset, _TOP_TRIPLES.format(values=values, limit=int(limit)))
+    if len(rows) < limit:
+        rows = _select(dataset, _TOP_TRIPLES.format(values="", limit=int(limit)))
     names = relation_names()
     lines = []
     for subject, prop, obj, confidence, sentence in rows:
