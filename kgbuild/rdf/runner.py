@@ -153,7 +153,8 @@ class QueryRunner:
 
         self._admit()
         try:
-            self._refresh()  # a few stat calls a second; a rebuild after a change holds the loop (no thread kept)
+            if time.monotonic() - self._checked_at >= CHECK_EVERY:  # a rebuild takes seconds: off the loop
+                await asyncio.to_thread(self._refresh)
             wait = max(self.timeout, _STARTUP_WAIT)
             with self._lock:
                 worker = self._idle.pop() if self._idle else None

@@ -218,6 +218,36 @@ def test_a_running_endpoint_sees_a_removed_document(tmp_path):
             server.stop()
 
 
+def test_the_endpoint_answers_its_page_while_the_store_rebuilds(tmp_path):
+    kg = write_tiny_kg(tmp_path / "kg")
+    with QueryRunner(kg, workers=1, timeout=5) as runner:
+        server = EndpointServer(runner, port=0)
+        server.start()
+        rebuild = runner.kg.store
+
+        def slow_rebuild():  # type: ignore[no-untyped-def]
+            time.sleep(3)
+            return rebuild()
+
+        runner.kg.store = slow_rebuild  # type: ignore[method-assign]
+        try:
+            from kgbuild.rdf.store import KnowledgeGraphDir
+
+            assert KnowledgeGraphDir(kg).remove_document("d1")
+            time.sleep(1.1)  # the runner looks at the directory once a second at most
+            answered = []
+            query = threading.Thread(target=lambda: answered.append(_query(server.url, "ASK { ?s ?p ?o }")[0]))
+            query.start()
+            time.sleep(0.5)  # that query's look found the change: the rebuild is under way
+            started = time.monotonic()
+            assert _get(server.url.removesuffix("sparql"), accept="text/html")[0] == 200
+            assert time.monotonic() - started < 1.5  # served during the 3 s rebuild
+            query.join(timeout=20)
+            assert answered == [200]
+        finally:
+            server.stop()
+
+
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
 def test_kgbuild_serve_answers_and_stops_its_workers_when_stopped(tmp_path):
     kg = write_tiny_kg(tmp_path / "kg")
