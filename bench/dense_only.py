@@ -19,7 +19,7 @@ import time
 from kgbuild import read_corpus
 from kgsearch.encoder import load_encoder
 from kgsearch.evaluate import evaluate_rankings, read_questions
-from kgsearch.index import passage_text
+from kgsearch.text import passage_text
 
 
 def main() -> None:

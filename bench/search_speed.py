@@ -14,8 +14,8 @@ import time
 import numpy as np
 
 from kgsearch.evaluate import read_questions
-from kgsearch.index import words
 from kgsearch.search import Searcher
+from kgsearch.text import words
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -20,9 +20,9 @@ from pathlib import Path
 
 from kgsearch.encoder import load_encoder
 from kgsearch.evaluate import evaluate_rankings, read_questions
-from kgsearch.index import passage_text
 from kgsearch.search import Searcher
 from kgsearch.settings import SearchSettings
+from kgsearch.text import passage_text
 
 
 def main() -> None:

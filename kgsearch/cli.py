@@ -240,9 +240,9 @@ def train_command(
     title_field: TitleField = "title",
 ) -> None:
     """Fine-tune the bi-encoder with the in-batch softmax loss and BM25 hard negatives."""
-    from kgsearch.index import passage_text, read_passages
     from kgsearch.pairs import read_pairs
     from kgsearch.records import Passage
+    from kgsearch.text import passage_text, read_passages
     from kgsearch.train import RetrieverTrainSettings, train_retriever
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)

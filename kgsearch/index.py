@@ -1,8 +1,9 @@
 """Build, save and load the search index that lives beside a knowledge graph (``KG_DIR/search/``).
 
 The index holds the passages, their vectors from the bi-encoder, the names of the graph's nodes and
-their vectors (for linking), a BM25 index, and the search graph's edges. It records the digest of
-the graph files it was built from, so a stale index is refused with the command that rebuilds it.
+their vectors (for linking), a BM25 index, and the search graph's edges (built by `kgsearch.edges`). It
+records the digest of the graph files it was built from, so a stale index is refused with the command that
+rebuilds it.
 It is written to a staging folder and renamed into place: it appears whole or not at all.
 """
 
@@ -10,60 +11,34 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import tempfile
 import time
-from collections import defaultdict
 from dataclasses import dataclass
-from itertools import combinations
 from pathlib import Path
 from typing import Any
 
 from kgbuild import (
-    CorpusProblem,
-    Document,
     Encoder,
-    EntityFact,
     Fields,
-    GraphFacts,
-    IriMinter,
     KnowledgeGraphDir,
     TripleFact,
-    best_title_match,
     encoding_precision,
-    normalize_label,
-    parse_iri,
-    read_corpus,
     read_facts,
     resolved_precision,
-    title_name,
 )
 from kgsearch.ann import AUTO, FILE_NAME, HNSW, HnswPassages, choose_kind
+from kgsearch.edges import KIND_CODES, alias_edges, graph_edges, index_passages, name_edges, node_names
 from kgsearch.errors import SearchIndexError
-from kgsearch.graph import ALIAS, MENTION, NAME, RELATION, TITLE, EdgeTable, Node, SearchGraph
+from kgsearch.graph import EdgeTable, Node, SearchGraph
 from kgsearch.manifest import IndexManifest
 from kgsearch.records import Passage
 from kgsearch.settings import SearchSettings
+from kgsearch.text import DEFAULT_FIELDS, passage_text, read_passages, words
 
 INDEX_DIR = "search"
-DEFAULT_FIELDS = Fields()
 DEFAULT_SETTINGS = SearchSettings()
 FORMAT_VERSION = 3  # 3: name edges through title entities' names
-_WORD = re.compile(r"\w+")
-_UNALIASED = frozenset({"Time", "Quantity"})
-_BLOCK_LIMIT = 50  # a name word shared by more entities than this proposes no alias pairs
-_PAIR_CHUNK = 4096  # alias pairs scored at once: memory stays flat as the corpus grows
-
-
-def words(text: str) -> list[str]:
-    """Return the lower-cased word tokens of `text`, as BM25 and alias blocking use them."""
-    return _WORD.findall(text.casefold())
-
-
-def passage_text(passage: Passage) -> str:
-    """Return what the encoders and BM25 read of a passage: its title, then its text."""
-    return f"{passage.title}. {passage.text}" if passage.title else passage.text
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,17 +66,6 @@ class SearchIndex:
     def dense_scores(self, query: Any) -> Any:
         """Return every passage's dense score for a question vector (approximate beyond the nearest with HNSW)."""
         return self.passage_vectors @ query if self.ann is None else self.ann.scores(query)
-
-
-def read_passages(corpus: str | Path, fields: Fields = DEFAULT_FIELDS) -> tuple[list[Document], list[str]]:
-    """Read the corpus as documents; return them and the problems of those that could not be read."""
-    documents, problems = [], []
-    for item in read_corpus(corpus, fields):
-        if isinstance(item, CorpusProblem):
-            problems.append(f"{item.source}: {item.reason}")
-        else:
-            documents.append(item)
-    return documents, problems
 
 
 def build_index(
@@ -138,8 +102,8 @@ def build_index(
     if not documents:
         raise SearchIndexError(f"{corpus}: no passages to index")
     ann = choose_kind(ann, len(documents))
-    passages = _passages(documents, facts)
-    nodes, edges, predicates = _graph(passages, facts)
+    passages = index_passages(documents, facts)
+    nodes, edges, predicates = graph_edges(passages, facts)
     entity_nodes = nodes[len(passages) :]
 
     timings: dict[str, float] = {"graph_s": time.monotonic() - started}
@@ -153,7 +117,7 @@ def build_index(
         hnsw = HnswPassages.build(passage_vectors)
         timings["hnsw_s"] = time.monotonic() - tick
 
-    names, name_nodes, name_kinds = _names(passages, facts, len(passages))
+    names, name_nodes, name_kinds = node_names(passages, facts, len(passages))
     tick = time.monotonic()
     unique = list(dict.fromkeys(names))  # a name shared by several nodes is encoded once
     with encoding_precision(precision):
@@ -162,9 +126,10 @@ def build_index(
     name_vectors = unique_vectors[[row[name] for name in names]]
     timings["name_vectors_s"] = time.monotonic() - tick
 
-    edges = edges.concat(_name_edges(passages, facts.entities, edges, len(passages)))
-    alias_edges = _alias_edges(entity_nodes, facts.entities, len(passages), name_vectors, names, name_nodes, settings)
-    edges = edges.concat(alias_edges)
+    edges = edges.concat(name_edges(passages, facts.entities, edges, len(passages)))
+    edges = edges.concat(
+        alias_edges(entity_nodes, facts.entities, len(passages), name_vectors, names, name_nodes, settings)
+    )
 
     import bm25s
 
@@ -205,7 +170,7 @@ def build_index(
             len(entity_nodes),
             ann,
             resolved_precision(precision),
-            {kind: int((edges.kind == code).sum()) for kind, code in _KIND_CODES.items()},
+            {kind: int((edges.kind == code).sum()) for kind, code in KIND_CODES.items()},
             tuple(problems),
             settings,
             round(time.monotonic() - started, 2),
@@ -224,165 +189,6 @@ def build_index(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return manifest
-
-
-_KIND_CODES = {"title": TITLE, "mention": MENTION, "relation": RELATION, "alias": ALIAS, "name": NAME}
-
-
-def _passages(documents: list[Document], facts: GraphFacts) -> list[Passage]:
-    iris = {d.id: d.iri for d in facts.documents}
-    base = parse_iri(next(iter(iris.values()))).base if iris else None
-
-    minter = IriMinter(base) if base else IriMinter()
-    return [Passage(d.id, d.title, d.text, iris.get(d.id) or minter.document(d.id)) for d in documents]
-
-
-def _graph(passages: list[Passage], facts: GraphFacts) -> tuple[list[Node], EdgeTable, list[str]]:
-
-    nodes = [Node(p.iri, p.title or p.id, "passage") for p in passages]
-    nodes += [Node(e.iri, e.label, "entity") for e in facts.entities]
-    position = {node.iri: i for i, node in enumerate(nodes)}
-    rows: list[tuple[int, int, int, float, int, int]] = []
-    titled: set[tuple[int, int]] = set()
-    mentioned: dict[str, list[EntityFact]] = defaultdict(list)
-    for entity in facts.entities:
-        for iri in entity.documents:
-            mentioned[iri].append(entity)
-    for document in facts.documents:
-        if document.iri not in position:
-            continue  # a graph document not in this corpus
-        # A graph built before title matching was lenient names no title entity: match the title here.
-        for about in document.about or _title_entity(document.title, mentioned[document.iri]):
-            pair = (position[document.iri], position[about])
-            titled.add(pair)
-            rows.append((*pair, TITLE, 1.0, -1, -1))
-    for entity in facts.entities:
-        for mentioned_in in entity.documents:
-            if mentioned_in in position and (position[mentioned_in], position[entity.iri]) not in titled:
-                rows.append((position[mentioned_in], position[entity.iri], MENTION, 1.0, -1, -1))
-    predicates = sorted({t.predicate for t in facts.triples})
-    predicate_index = {p: i for i, p in enumerate(predicates)}
-    for i, triple in enumerate(facts.triples):
-        if triple.subject in position and triple.object in position:
-            rows.append(
-                (
-                    position[triple.subject],
-                    position[triple.object],
-                    RELATION,
-                    triple.confidence,
-                    predicate_index[triple.predicate],
-                    i,
-                )
-            )
-    return nodes, EdgeTable.from_rows(rows), predicates
-
-
-def _title_entity(title: str, entities: list[EntityFact]) -> tuple[str, ...]:
-    """Return the entity among `entities` whose name matches the passage title best (kgbuild's own rule)."""
-    candidates = [(e.iri, (e.label, *e.aliases)) for e in entities if title and not _UNALIASED.intersection(e.classes)]
-    best = best_title_match(title, candidates)
-    return (best,) if best is not None else ()
-
-
-def _names(passages: list[Passage], facts: GraphFacts, offset: int) -> tuple[list[str], Any, list[str]]:
-    """Every name of every node: passage titles (whole and without disambiguator), labels, aliases."""
-    import numpy as np
-
-    names: list[str] = []
-    nodes: list[int] = []
-    kinds: list[str] = []
-    for i, passage in enumerate(passages):
-        for text in dict.fromkeys([title_name(passage.title), passage.title]):
-            if text:
-                names.append(text)
-                nodes.append(i)
-                kinds.append("title")
-    for j, entity in enumerate(facts.entities):
-        names.append(entity.label)
-        nodes.append(offset + j)
-        kinds.append("label")
-        for alias in entity.aliases:
-            names.append(alias)
-            nodes.append(offset + j)
-            kinds.append("alias")
-    return names, np.asarray(nodes, dtype=np.int64), kinds
-
-
-def _alias_edges(
-    entity_nodes: list[Node],
-    entities: tuple[EntityFact, ...],
-    offset: int,
-    vectors: Any,
-    names: list[str],
-    name_nodes: Any,
-    settings: SearchSettings,
-) -> EdgeTable:
-    """Join entities whose labels are near-synonyms: pairs that share a rare word, cosine above threshold."""
-    import numpy as np
-
-    label_row: dict[int, int] = {}
-    for row, node in enumerate(name_nodes.tolist()):
-        if node >= offset and node not in label_row:
-            label_row[node] = row  # the first name of an entity node is its label
-    by_word: dict[str, list[int]] = defaultdict(list)
-    for i, (node, entity) in enumerate(zip(entity_nodes, entities, strict=True)):
-        if _UNALIASED.intersection(entity.classes):
-            continue  # "13 May 1931" and "14 March 1931" embed alike and are not the same thing
-        for word in set(words(node.label)):
-            by_word[word].append(offset + i)
-    pairs = {
-        pair
-        for members in by_word.values()
-        if 1 < len(members) <= _BLOCK_LIMIT
-        for pair in combinations(sorted(members), 2)
-    }
-    rows: list[tuple[int, int, int, float, int, int]] = []
-    ordered = sorted(pairs)
-    for first in range(0, len(ordered), _PAIR_CHUNK):  # a chunk at a time: each pair's two vectors are copied
-        chunk = ordered[first : first + _PAIR_CHUNK]
-        a = np.asarray([label_row[x] for x, _ in chunk])
-        b = np.asarray([label_row[y] for _, y in chunk])
-        cosine = (vectors[a].astype(np.float32) * vectors[b].astype(np.float32)).sum(1)
-        for (x, y), similarity in zip(chunk, cosine.tolist(), strict=True):
-            same_name = normalize_label(entity_nodes[x - offset].label) == normalize_label(
-                entity_nodes[y - offset].label
-            )
-            if similarity >= settings.alias_threshold and not same_name:  # same name, other IRI: another kind of thing
-                rows.append((x, y, ALIAS, float(similarity), -1, -1))
-    return EdgeTable.from_rows(rows)
-
-
-def _name_edges(passages: list[Passage], entities: tuple[EntityFact, ...], edges: EdgeTable, offset: int) -> EdgeTable:
-    """Join each entity to the passages that name it, unless a title edge does already.
-
-    A passage names an entity when its title does (the entity's label or an alias is the title without
-    its disambiguator), or when the passage's title entity goes by the entity's label: the passage
-    "Eric XIV of Sweden", whose subject its text calls "Eric XIV", names the "Eric XIV" another passage
-    mentions. Only the label is matched against a title entity's names: an entity's aliases include
-    shorter forms ("Eric") that would name many passages. An ambiguous name ("David Bradley" titles two
-    passages) splits its weight between them.
-    """
-    by_title: dict[str, list[int]] = defaultdict(list)
-    for i, passage in enumerate(passages):
-        name = normalize_label(title_name(passage.title))
-        if name:
-            by_title[name].append(i)
-    titled = {(int(a), int(b)) for a, b, kind in zip(edges.a, edges.b, edges.kind, strict=True) if kind == TITLE}
-    by_subject: dict[str, set[int]] = defaultdict(set)  # a name of a passage's title entity -> the passage
-    for row, node in sorted(titled):
-        entity = entities[node - offset]
-        for name in (entity.label, *entity.aliases):
-            by_subject[normalize_label(name)].add(row)
-    rows: list[tuple[int, int, int, float, int, int]] = []
-    for j, entity in enumerate(entities):
-        if _UNALIASED.intersection(entity.classes):
-            continue
-        named = {p for name in (entity.label, *entity.aliases) for p in by_title.get(normalize_label(name), [])}
-        named |= by_subject.get(normalize_label(entity.label), set())
-        for row in sorted(named):
-            if (row, offset + j) not in titled:
-                rows.append((row, offset + j, NAME, 1.0 / len(named), -1, -1))
-    return EdgeTable.from_rows(rows)
 
 
 def _triple_row(triple: TripleFact) -> list[Any]:

@@ -23,10 +23,11 @@ from kgsearch.encoder import load_encoder
 from kgsearch.errors import QueryError
 from kgsearch.explain import best_paths
 from kgsearch.graph import RELATION, TITLE
-from kgsearch.index import SearchIndex, load_index, words
+from kgsearch.index import SearchIndex, load_index
 from kgsearch.linking import Linker
 from kgsearch.records import LinkedMention, ReadQuestion, SearchHit, SearchResult
 from kgsearch.settings import SearchSettings
+from kgsearch.text import words
 
 MAX_QUESTION_CHARS = 1000
 NO_LINK_NOTE = "no entity of the question was found in the graph: ranked by the dense (and lexical) scores alone"

@@ -19,9 +19,9 @@ from typing import Any
 
 from kgsearch.encoder import FROZEN_PREFIX, load_encoder, save_encoder
 from kgsearch.errors import TrainingError
-from kgsearch.index import words
 from kgsearch.losses import in_batch_softmax_loss
 from kgsearch.pairs import TrainingPair
+from kgsearch.text import words
 
 log = logging.getLogger("kgsearch.train")
 

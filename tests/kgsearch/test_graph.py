@@ -59,8 +59,8 @@ def test_kinship_words_for_a_path_cue_its_first_hop_not_their_last_word() -> Non
 
 def test_a_mention_is_named_by_the_passage_whose_title_entity_goes_by_its_label() -> None:
     from kgbuild import EntityFact
+    from kgsearch.edges import name_edges
     from kgsearch.graph import NAME
-    from kgsearch.index import _name_edges
     from kgsearch.records import Passage
 
     passages = [
@@ -75,7 +75,7 @@ def test_a_mention_is_named_by_the_passage_whose_title_entity_goes_by_its_label(
         EntityFact("e/date", "Eric XIV", (), ("Time",), ("doc/p1",)),  # values are never named
     )
     titles = EdgeTable.from_rows([(0, 2, TITLE, 1.0, -1, -1)])
-    edges = _name_edges(passages, entities, titles, offset=2)
+    edges = name_edges(passages, entities, titles, offset=2)
 
     assert edges.kind.tolist() == [NAME]
     assert (edges.a.tolist(), edges.b.tolist(), edges.weight.tolist()) == ([0], [3], [1.0])

@@ -5,7 +5,7 @@ import random
 import numpy as np
 import pytest
 
-import kgsearch.index as index
+import kgsearch.edges as edges_module
 from kgbuild import EntityFact
 from kgsearch.graph import ALIAS, Node
 from kgsearch.settings import SearchSettings
@@ -27,11 +27,11 @@ def _alias_edges(entities: list[EntityFact], vectors: np.ndarray) -> list[tuple[
     offset = 5  # as if five passages came first
     nodes = [Node(e.iri, e.label, "entity") for e in entities]
     name_nodes = np.arange(offset, offset + len(entities), dtype=np.int64)
-    edges = index._alias_edges(
+    edges = edges_module.alias_edges(
         nodes, tuple(entities), offset, vectors, [e.label for e in entities], name_nodes, SearchSettings()
     )
-    assert set(edges["kind"].tolist()) <= {ALIAS}
-    return list(zip(edges["a"].tolist(), edges["b"].tolist(), edges["weight"].tolist(), strict=True))
+    assert set(edges.kind.tolist()) <= {ALIAS}
+    return list(zip(edges.a.tolist(), edges.b.tolist(), edges.weight.tolist(), strict=True))
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -45,9 +45,9 @@ def test_alias_edges_in_chunks_equal_one_pass(monkeypatch, seed):
     )
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
 
-    monkeypatch.setattr(index, "_PAIR_CHUNK", 10**9)  # one piece: the code before chunking
+    monkeypatch.setattr(edges_module, "_PAIR_CHUNK", 10**9)  # one piece: the code before chunking
     whole = _alias_edges(entities, vectors)
-    monkeypatch.setattr(index, "_PAIR_CHUNK", 7)
+    monkeypatch.setattr(edges_module, "_PAIR_CHUNK", 7)
     chunked = _alias_edges(entities, vectors)
 
     assert whole, "the input must make alias edges, or the comparison says nothing"
