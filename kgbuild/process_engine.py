@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import multiprocessing
 import queue
+import sys
 import time
 import traceback
-from collections.abc import Generator, Iterable
+import types
+from collections.abc import Generator, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain, islice
 from typing import Any
@@ -70,8 +73,9 @@ class ProcessEngine:
         results: Any = context.Queue()
         arguments = (tasks, results, self.model_dir, self.spacy_model, settings, self.batch_size, self.threads)
         workers = [context.Process(target=_work, args=arguments, daemon=True) for _ in range(self.processes)]
-        for worker in workers:
-            worker.start()
+        with _bare_main():
+            for worker in workers:
+                worker.start()
         pending = iter(documents)
         window = self.batch_size * WINDOW_BATCHES
         in_flight = 0
@@ -159,6 +163,22 @@ def _work(
     except BaseException as error:  # reported to the parent, which raises it with the run's context
         lines = traceback.format_exception_only(error)
         results.put(("error", lines[-1].strip() if lines else type(error).__name__))
+
+
+@contextmanager
+def _bare_main() -> Iterator[None]:
+    """Start workers that do not run this process's main script again.
+
+    ``spawn`` re-runs the parent's ``__main__`` file in each child (as ``__mp_main__``) unless it was
+    started with ``-m``; a main that is not guarded, such as a Streamlit script or a test runner's, would
+    then run (or fail) in every worker. The workers need only `_work`, found by its module's name.
+    """
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
 
 
 def _check_alive(workers: list[Any]) -> None:

@@ -166,9 +166,21 @@ class SearchGraph:
         return csr_matrix((data, self._source, self._indptr), shape=(self.size, self.size))
 
     def pagerank(
-        self, transition: Any, personalization: Any, damping: float, iterations: int = 50, tolerance: float = 1e-6
+        self,
+        transition: Any,
+        personalization: Any,
+        damping: float,
+        iterations: int = 50,
+        tolerance: float = 1e-6,
+        threshold: float = 0.0,
     ) -> Any:
-        """Personalized PageRank by power iteration; a dead end's mass returns to the seeds."""
+        """Personalized PageRank by power iteration; a dead end's mass returns to the seeds.
+
+        With `threshold` > 0, only nodes holding at least that share of the mass spread it (the rest
+        returns to the seeds, as a dead end's does): each iteration reads the columns of those nodes
+        only, so `transition` should then be in CSC form (`scipy.sparse.csc_matrix`), and the cost of a
+        walk no longer grows with the graph.
+        """
         import numpy as np
 
         if not 0.0 <= damping < 1.0:
@@ -179,7 +191,11 @@ class SearchGraph:
         seeds = (personalization / total).astype(np.float32)
         rank = seeds.copy()
         for _ in range(iterations):
-            spread = transition @ rank
+            if threshold > 0:
+                active = np.flatnonzero(rank >= threshold)
+                spread = transition[:, active] @ rank[active]
+            else:
+                spread = transition @ rank
             lost = rank.sum() - spread.sum()
             updated = (1 - damping) * seeds + damping * (spread + lost * seeds)
             if np.abs(updated - rank).sum() < tolerance:

@@ -106,3 +106,20 @@ def test_auto_mode_builds_one_window_here_and_a_larger_corpus_in_workers(tiny_mo
     assert list(engine(DOCUMENTS, settings)) == []
     assert pool.given == [d.id for d in DOCUMENTS]  # every document, the peeked window first
     assert 1 <= auto_processes() <= 4
+
+
+def test_workers_do_not_run_the_parents_main_script(tiny_model, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    """A Streamlit script or a test runner as __main__ (spawn would run it again in each worker)."""
+    import sys
+    import types
+
+    script = tmp_path / "main_script.py"
+    script.write_text("raise SystemExit('the main script ran in a worker')\n", encoding="utf-8")
+    main = types.ModuleType("__main__")
+    main.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    report = build(
+        tmp_path / "kg", tiny_model, DOCUMENTS[:20], ProcessEngine(tiny_model, processes=2, batch_size=BATCH)
+    )
+    assert report.documents == 20 and not report.failed
+    assert sys.modules["__main__"] is main

@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor, nn
 
+from kgbuild.errors import ModelLoadError
 from kgbuild.extraction.checkpoint import replace_file
 from kgbuild.extraction.features import EncodedText
-from kgbuild.extraction.model import encoder_layers
 
 if TYPE_CHECKING:
     from kgbuild.extraction.model import JointExtractor
@@ -39,6 +39,14 @@ if TYPE_CHECKING:
 log = logging.getLogger("kgbuild.train")
 
 CACHE_DTYPES = {"float32": torch.float32, "float16": torch.float16}
+
+
+def encoder_layers(encoder: Any) -> Any:
+    """Return the encoder's stack of transformer layers (BERT and MPNet keep it at ``encoder.layer``)."""
+    stack = getattr(getattr(encoder, "encoder", None), "layer", None)
+    if not isinstance(stack, nn.ModuleList):
+        raise ModelLoadError(f"encoder {type(encoder).__name__} has no encoder.layer list to train the top layers of")
+    return stack
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ from torch import Tensor, nn
 
 from kgbuild.errors import ModelLoadError
 from kgbuild.extraction.features import SHAPES, EncodedText, window_starts
+from kgbuild.extraction.frozen import encoder_layers
 from kgbuild.settings import DEFAULT_BASE_MODEL, resolve_base_model
 
 FORMAT_VERSION = 1
@@ -357,14 +358,6 @@ def build_model(config: ExtractorConfig) -> tuple[JointExtractor, Any]:
                 parameter.requires_grad_(id(parameter) in trained)
     special = (tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id)
     return JointExtractor(config, encoder, special), tokenizer
-
-
-def encoder_layers(encoder: Any) -> Any:
-    """Return the encoder's stack of transformer layers (BERT and MPNet keep it at ``encoder.layer``)."""
-    stack = getattr(getattr(encoder, "encoder", None), "layer", None)
-    if not isinstance(stack, nn.ModuleList):
-        raise ModelLoadError(f"encoder {type(encoder).__name__} has no encoder.layer list to train the top layers of")
-    return stack
 
 
 def _encoder_weights(model: JointExtractor) -> dict[str, Tensor]:

@@ -88,8 +88,8 @@ def test_a_resumed_cached_run_reuses_or_rebuilds_the_cache_and_ends_the_same(con
 
 def test_the_lower_layers_run_once_not_every_step(config, tiny_examples, tmp_path):
     from kgbuild.extraction.features import encode_words
-    from kgbuild.extraction.frozen import frozen_states
-    from kgbuild.extraction.model import build_model, encoder_layers
+    from kgbuild.extraction.frozen import encoder_layers, frozen_states
+    from kgbuild.extraction.model import build_model
     from kgbuild.extraction.train import batch_loss
 
     model, tokenizer = build_model(config)
@@ -117,7 +117,8 @@ def test_the_lower_layers_run_once_not_every_step(config, tiny_examples, tmp_pat
 
 def test_evaluation_reads_each_dev_window_through_the_lower_layers_once(config, tiny_examples):
     from kgbuild.extraction.features import encode_words
-    from kgbuild.extraction.model import build_model, encoder_layers
+    from kgbuild.extraction.frozen import encoder_layers
+    from kgbuild.extraction.model import build_model
 
     model, tokenizer = build_model(config)
     torch.nn.init.normal_(model.shape_embedding.weight)

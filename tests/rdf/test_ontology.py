@@ -65,7 +65,7 @@ def test_classes_groups_and_properties_of_extractor_labels():
 
 
 def _imports() -> dict[str, set[str]]:
-    """Every import (module level or inside a function) between the modules of the two packages."""
+    """Every import (module level or inside a function, not type-checking only) between the packages' modules."""
     modules = {}
     for path in [*ROOT.glob("kgbuild/**/*.py"), *ROOT.glob("kgsearch/**/*.py")]:
         name = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
@@ -73,7 +73,16 @@ def _imports() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
         targets = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        typing_only = {  # `if TYPE_CHECKING:` imports never run: no loop at run time
+            id(inner)
+            for block in ast.walk(tree)
+            if isinstance(block, ast.If) and isinstance(block.test, ast.Name) and block.test.id == "TYPE_CHECKING"
+            for inner in ast.walk(block)
+        }
+        for node in ast.walk(tree):
+            if id(node) in typing_only:
+                continue
             if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 targets |= {node.module, *(f"{node.module}.{alias.name}" for alias in node.names)}
             elif isinstance(node, ast.Import):
