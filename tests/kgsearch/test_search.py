@@ -8,6 +8,7 @@ from kgsearch.encoder import HashingEncoder
 from kgsearch.errors import QueryError, SearchIndexError
 from kgsearch.index import load_index
 from kgsearch.search import NO_LINK_NOTE, Searcher
+from kgsearch.settings import SearchSettings
 
 QUESTION = "Who is the director of Polish Wedding?"
 
@@ -187,6 +188,28 @@ def test_a_cached_walk_matrix_gives_the_same_ranking_and_follows_each_cue(search
     again = graph.search("Who is the director of Polish Wedding?", k=3)
     assert [(h.passage.id, h.score) for h in again.hits] == [(h.passage.id, h.score) for h in first.hits]
     assert len(graph._transitions) == 2
+
+
+def test_a_thresholded_walk_ranks_as_the_exact_one_and_spreads_only_from_nodes_that_hold_mass(
+    searcher: Searcher,
+) -> None:
+    import numpy as np
+
+    question = "Who is the director of Polish Wedding?"
+    exact = searcher.search(question, k=5)
+    local = searcher.with_settings(walk_threshold=1e-6).search(question, k=5)
+    assert [h.passage.id for h in local.hits] == [h.passage.id for h in exact.hits]
+    np.testing.assert_allclose([h.score for h in local.hits], [h.score for h in exact.hits], rtol=1e-4)
+    graph = searcher.index.graph
+    transition = searcher._transition((100.0, 3.0, 1.0, 0.3, 3.0), ())
+    seeds = np.zeros(graph.size)
+    seeds[0] = 1.0
+    one_step = graph.pagerank(transition.tocsc(), seeds, 0.9, iterations=1, threshold=0.5)
+    assert np.count_nonzero(one_step[1:]) == np.count_nonzero(transition[:, 0].toarray())  # the seed spread
+    stuck = graph.pagerank(transition.tocsc(), seeds, 0.9, iterations=3, threshold=2.0)  # nothing holds that much
+    np.testing.assert_allclose(stuck, seeds)
+    with pytest.raises(ValueError, match="walk_threshold must be >= 0"):
+        SearchSettings(walk_threshold=-1.0)
 
 
 def test_walk_iterations_must_be_positive() -> None:
