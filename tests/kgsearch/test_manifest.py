@@ -26,7 +26,8 @@ def test_a_manifest_written_by_the_old_code_loads_and_writes_back_with_its_preci
     manifest.write(tmp_path / "manifest.json")
     written = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
     assert list(written) == [*list(json.loads(text))[:8], "precision", *list(json.loads(text))[8:]]
-    assert written == json.loads(text) | {"precision": "fp32"}
+    old = json.loads(text)  # settings added since (walk_threshold) are written with their defaults
+    assert written == old | {"precision": "fp32", "settings": SearchSettings.from_json(old["settings"]).to_json()}
 
 
 def test_a_manifest_without_its_encoder_is_refused_naming_the_file() -> None:
