@@ -187,7 +187,7 @@ def test_a_cached_walk_matrix_gives_the_same_ranking_and_follows_each_cue(search
     graph.search("Who is the cast member starring in Polish Wedding?", k=3)  # another cue, another matrix
     again = graph.search("Who is the director of Polish Wedding?", k=3)
     assert [(h.passage.id, h.score) for h in again.hits] == [(h.passage.id, h.score) for h in first.hits]
-    assert len(graph._transitions) == 2
+    assert len(graph._transitions) == 4  # each cue's matrix, by row (explanations) and by column (the walk)
 
 
 def test_a_thresholded_walk_ranks_as_the_exact_one_and_spreads_only_from_nodes_that_hold_mass(
@@ -196,10 +196,10 @@ def test_a_thresholded_walk_ranks_as_the_exact_one_and_spreads_only_from_nodes_t
     import numpy as np
 
     question = "Who is the director of Polish Wedding?"
-    exact = searcher.search(question, k=5)
-    local = searcher.with_settings(walk_threshold=1e-6).search(question, k=5)
+    exact = searcher.with_settings(walk_threshold=0.0).search(question, k=5)
+    local = searcher.with_settings(walk_threshold=1e-5).search(question, k=5)
     assert [h.passage.id for h in local.hits] == [h.passage.id for h in exact.hits]
-    np.testing.assert_allclose([h.score for h in local.hits], [h.score for h in exact.hits], rtol=1e-4)
+    np.testing.assert_allclose([h.score for h in local.hits], [h.score for h in exact.hits], rtol=1e-3)
     graph = searcher.index.graph
     transition = searcher._transition((100.0, 3.0, 1.0, 0.3, 3.0), ())
     seeds = np.zeros(graph.size)
