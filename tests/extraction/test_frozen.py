@@ -10,21 +10,10 @@ import torch
 
 from kgbuild.extraction.checkpoint import state_dir
 from kgbuild.extraction.train import TrainSettings, train
+from tests.extraction.interrupt import KilledError, kill_after
 
 SETTINGS = TrainSettings(epochs=3, batch_size=2, encoder_lr=3e-3, head_lr=3e-3, warmup=0.0, seed=4, threads=1)
 CACHED = replace(SETTINGS, cache_frozen="float32")
-
-
-class KilledError(Exception):
-    """Stands for the process being killed after an epoch."""
-
-
-def _kill_after(epoch: int):  # type: ignore[no-untyped-def]
-    def on_epoch(record):  # type: ignore[no-untyped-def]
-        if record["epoch"] == epoch:
-            raise KilledError
-
-    return on_epoch
 
 
 def _without_dropout(source: str, target: Path) -> str:
@@ -70,13 +59,13 @@ def test_the_cached_run_trains_the_model_the_uncached_run_trains(config, tiny_ex
 def test_a_resumed_cached_run_reuses_or_rebuilds_the_cache_and_ends_the_same(config, tiny_examples, tmp_path):
     whole = train(tiny_examples, tiny_examples, tmp_path / "whole", config, CACHED, progress=False)
     with pytest.raises(KilledError):
-        train(tiny_examples, tiny_examples, tmp_path / "cut", config, CACHED, progress=False, on_epoch=_kill_after(1))
+        train(tiny_examples, tiny_examples, tmp_path / "cut", config, CACHED, progress=False, on_epoch=kill_after(1))
     cache = state_dir(tmp_path / "cut") / "frozen.pt"
     built = cache.stat().st_mtime_ns
     with pytest.raises(KilledError):  # resumed, the cache reused, then killed again
         train(
             tiny_examples, tiny_examples, tmp_path / "cut", config, CACHED, progress=False, resume=True,
-            on_epoch=_kill_after(2),
+            on_epoch=kill_after(2),
         )  # fmt: skip
     assert cache.stat().st_mtime_ns == built
     cache.unlink()  # resumed with the cache lost: rebuilt, the same states

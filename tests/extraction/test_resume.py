@@ -7,20 +7,9 @@ import pytest
 from kgbuild.errors import CheckpointError
 from kgbuild.extraction.checkpoint import state_dir
 from kgbuild.extraction.train import TrainSettings, train
+from tests.extraction.interrupt import KilledError, kill_after
 
 SETTINGS = TrainSettings(epochs=3, batch_size=4, encoder_lr=3e-3, head_lr=3e-3, warmup=0.0, seed=5, ema=0.9)
-
-
-class KilledError(Exception):
-    """Stands for the process being killed after an epoch."""
-
-
-def _kill_after(epoch: int):  # type: ignore[no-untyped-def]
-    def on_epoch(record):  # type: ignore[no-untyped-def]
-        if record["epoch"] == epoch:
-            raise KilledError
-
-    return on_epoch
 
 
 def _weights(model_dir):  # type: ignore[no-untyped-def]
@@ -35,7 +24,7 @@ def config(tiny_config):  # type: ignore[no-untyped-def]
 def test_a_resumed_run_writes_the_model_an_uninterrupted_run_writes(config, tiny_examples, tmp_path):
     whole = train(tiny_examples, tiny_examples, tmp_path / "whole", config, SETTINGS, progress=False)
     with pytest.raises(KilledError):
-        train(tiny_examples, tiny_examples, tmp_path / "cut", config, SETTINGS, progress=False, on_epoch=_kill_after(2))
+        train(tiny_examples, tiny_examples, tmp_path / "cut", config, SETTINGS, progress=False, on_epoch=kill_after(2))
     assert (state_dir(tmp_path / "cut") / "state.pt").is_file()
     assert not (tmp_path / "cut").exists()
     resumed = train(tiny_examples, tiny_examples, tmp_path / "cut", config, SETTINGS, progress=False, resume=True)
@@ -47,7 +36,7 @@ def test_a_resumed_run_writes_the_model_an_uninterrupted_run_writes(config, tiny
 
 def test_an_interrupted_run_is_never_overwritten_by_a_fresh_one(config, tiny_examples, tmp_path):
     with pytest.raises(KilledError):
-        train(tiny_examples, tiny_examples, tmp_path / "m", config, SETTINGS, progress=False, on_epoch=_kill_after(1))
+        train(tiny_examples, tiny_examples, tmp_path / "m", config, SETTINGS, progress=False, on_epoch=kill_after(1))
     state = state_dir(tmp_path / "m") / "state.pt"
     before = state.read_bytes()
     with pytest.raises(CheckpointError, match="--resume"):
@@ -64,7 +53,7 @@ def test_a_corrupt_or_missing_checkpoint_names_the_file_and_what_to_do(config, t
     with pytest.raises(CheckpointError, match=r"state\.pt: no epoch finished"):
         train(tiny_examples, tiny_examples, tmp_path / "m", config, SETTINGS, progress=False, resume=True)
     with pytest.raises(KilledError):
-        train(tiny_examples, tiny_examples, tmp_path / "m", config, SETTINGS, progress=False, on_epoch=_kill_after(1))
+        train(tiny_examples, tiny_examples, tmp_path / "m", config, SETTINGS, progress=False, on_epoch=kill_after(1))
     state = state_dir(tmp_path / "m") / "state.pt"
     state.write_bytes(state.read_bytes()[:1000])
     with pytest.raises(CheckpointError, match=r"state\.pt: corrupt checkpoint .*delete"):
