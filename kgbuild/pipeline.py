@@ -175,6 +175,17 @@ def document_graphs(
             yield DocumentGraph(result.parsed.document.id, nquads, sentences, stats.triples, stats.rejected)
 
 
+def load_graph_builder(model_dir: str, spacy_model: str | None, threads: int) -> tuple[RelationModel, DocumentParser]:
+    """Load what `document_graphs` needs in an engine's worker: the extractor and spaCy, torch at `threads` threads."""
+    import torch
+
+    from kgbuild.extraction.extractor import RelationExtractor
+    from kgbuild.parsing import SpacyParser
+
+    torch.set_num_threads(threads)
+    return RelationExtractor.load(model_dir), SpacyParser(spacy_model)
+
+
 @dataclass(slots=True)
 class BuildReport:
     """What one build run did, as the extract command reports it."""

@@ -27,7 +27,14 @@ from itertools import chain, islice
 from typing import Any
 
 from kgbuild.errors import WorkerError
-from kgbuild.pipeline import WINDOW_BATCHES, DocumentGraph, Engine, GraphSettings, document_graphs
+from kgbuild.pipeline import (
+    WINDOW_BATCHES,
+    DocumentGraph,
+    Engine,
+    GraphSettings,
+    document_graphs,
+    load_graph_builder,
+)
 from kgbuild.records import Document
 
 MAX_AUTO_PROCESSES = 4  # `auto_processes`: each worker holds its own model and spaCy (about 0.6 GB)
@@ -145,14 +152,7 @@ def _work(
 ) -> None:
     """Run a worker: load the model once, then build each window's graphs, one message per extractor batch."""
     try:
-        import torch
-
-        from kgbuild.extraction.extractor import RelationExtractor
-        from kgbuild.parsing import SpacyParser
-
-        torch.set_num_threads(threads)
-        extractor = RelationExtractor.load(model_dir)
-        parser = SpacyParser(spacy_model)
+        extractor, parser = load_graph_builder(model_dir, spacy_model, threads)
         while (window := tasks.get()) is not None:
             graphs = document_graphs(window, extractor, parser, settings, batch)
             while done := list(islice(graphs, batch)):

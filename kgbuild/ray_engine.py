@@ -29,7 +29,7 @@ from itertools import islice
 from typing import Any
 
 from kgbuild.errors import ClusterError
-from kgbuild.pipeline import WINDOW_BATCHES, DocumentGraph, GraphSettings, document_graphs
+from kgbuild.pipeline import WINDOW_BATCHES, DocumentGraph, GraphSettings, document_graphs, load_graph_builder
 from kgbuild.records import Document
 
 SLICE_WINDOWS = 40  # windows of pending documents per Ray dataset: the driver never holds a whole large corpus
@@ -150,14 +150,7 @@ class GraphActor:
     """A Ray Data callable class: loads the model once, then builds the graphs of each batch of documents."""
 
     def __init__(self, model_dir: str, spacy_model: str | None, settings: GraphSettings, batch_size: int, threads: int):
-        import torch
-
-        from kgbuild.extraction.extractor import RelationExtractor
-        from kgbuild.parsing import SpacyParser
-
-        torch.set_num_threads(threads)
-        self.extractor = RelationExtractor.load(model_dir)
-        self.parser = SpacyParser(spacy_model)
+        self.extractor, self.parser = load_graph_builder(model_dir, spacy_model, threads)
         self.settings = settings
         self.batch_size = batch_size
 
