@@ -24,12 +24,13 @@ from kgsearch.errors import QueryError
 from kgsearch.explain import best_paths
 from kgsearch.graph import RELATION, TITLE
 from kgsearch.index import SearchIndex, load_index
-from kgsearch.linking import Linker
+from kgsearch.linking import FULL_TITLE, SHORT_TITLE, Linker
 from kgsearch.records import LinkedMention, ReadQuestion, SearchHit, SearchResult
 from kgsearch.settings import SearchSettings
 from kgsearch.text import words
 
 MAX_QUESTION_CHARS = 1000
+TITLE_LINKS = (FULL_TITLE, SHORT_TITLE)  # a question span naming a passage by its title
 NO_LINK_NOTE = "no entity of the question was found in the graph: ranked by the dense (and lexical) scores alone"
 
 
@@ -166,7 +167,8 @@ class Searcher:
         return ReadQuestion(question, tuple(mentions), relation_cues(question), dense_scores, lexical)
 
     def _weighs_dense(self) -> bool:
-        return self.settings.dense_weight > 0 or self.settings.dense_prior > 0
+        settings = self.settings
+        return settings.dense_weight > 0 or settings.dense_prior > 0 or settings.titled_dense_prior > 0
 
     def rank(self, read: ReadQuestion, k: int = 10, allowed: Any = None, explain: bool = True) -> SearchResult:
         """Walk the graph from a read question, fuse the scores and return the top `k` hits.
@@ -269,7 +271,8 @@ class Searcher:
 
         The linked mentions by weight; a share (`cue_seed`) on the entities one cued relation away from
         them (the hop the question asks for: "the director of X" restarts at X's directors too, by
-        confidence); and a share (`dense_prior`) on the top dense passages.
+        confidence); and a share on the top dense passages: `dense_prior`, or `titled_dense_prior` for a
+        question that names its passages by title, mixed by the share of the seed weight that titles give.
         """
         import numpy as np
 
@@ -286,17 +289,19 @@ class Searcher:
                     for target, edge in graph.typed_neighbours(start, RELATION, cued):
                         hops[target] += mention.weight * graph.edges.weight[edge]
         cue_share = settings.cue_seed if hops.sum() > 0 else 0.0
+        titled = sum(m.weight for m in mentions if m.how in TITLE_LINKS) / total
+        prior = (1 - titled) * settings.dense_prior + titled * settings.titled_dense_prior
         for mention in mentions:
             node = graph.index[mention.node]
-            share = (1 - settings.dense_prior) * (1 - cue_share) * mention.weight / total
+            share = (1 - prior) * (1 - cue_share) * mention.weight / total
             personalization[node] += share
             seeds.append((mention, node, share))
         if cue_share:
-            personalization += (1 - settings.dense_prior) * cue_share * hops / hops.sum()
-        if settings.dense_prior > 0:
+            personalization += (1 - prior) * cue_share * hops / hops.sum()
+        if prior > 0:
             top = np.argsort(-dense)[: settings.prior_top]
             weights = np.exp((dense[top] - dense[top].max()) * 20.0)
-            personalization[top] += settings.dense_prior * weights / weights.sum()
+            personalization[top] += prior * weights / weights.sum()
         return seeds, personalization
 
     def matching_passages(self, where: str, runner: Any = None) -> Any:

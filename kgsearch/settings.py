@@ -21,7 +21,11 @@ class SearchSettings:
             edges are further multiplied by their triple's confidence, alias edges by the similarity).
         cue_boost: factor on relation edges whose property the question names ("mother" -> P25).
         cue_seed: share of the restart mass given to the entities one cued relation away from the seeds.
-        dense_prior: share of the walk's restart mass given to the top dense passages.
+        dense_prior: share of the walk's restart mass given to the top dense passages, for a question none
+            of whose seed weight is linked by a passage title.
+        titled_dense_prior: the same share for a question all of whose seed weight is linked by passage
+            titles (it names the passages it asks about); a question in between gets the mix by its title
+            share. A settings file written before this setting existed gets its `dense_prior` here.
         prior_top: how many dense passages share that mass.
         graph_weight, dense_weight, lexical_weight: the fusion of max-normalised scores.
         link_threshold: least cosine for linking a question span to a name by embedding.
@@ -43,6 +47,7 @@ class SearchSettings:
     cue_boost: float = 10.0
     cue_seed: float = 0.0
     dense_prior: float = 0.0
+    titled_dense_prior: float = 0.0
     prior_top: int = 10
     graph_weight: float = 1.0
     dense_weight: float = 0.0
@@ -57,7 +62,7 @@ class SearchSettings:
         """Refuse weights that would make the walk or the fusion meaningless."""
         if not 0.0 <= self.damping < 1.0:
             raise ValueError(f"damping must be in [0, 1), got {self.damping}")
-        for name in ("dense_prior", "cue_seed"):
+        for name in ("dense_prior", "titled_dense_prior", "cue_seed"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         for name in ("prior_top", "walk_iterations"):
@@ -81,6 +86,8 @@ class SearchSettings:
         Keys starting with ``_`` are notes (such as the dev scores a tuning run records) and are ignored.
         """
         values = {key: value for key, value in values.items() if not key.startswith("_")}
+        if "dense_prior" in values and "titled_dense_prior" not in values:  # written before it: one prior for all
+            values["titled_dense_prior"] = values["dense_prior"]
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:

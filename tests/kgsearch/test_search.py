@@ -253,3 +253,31 @@ def test_warm_up_runs_the_encoder_and_a_search_before_the_first_question(searche
     warmed.warm_up()
     assert encoder.texts[0] == "warm up"
     assert warmed._transitions  # a walk ran: its transition matrix is built and kept
+
+
+def test_the_dense_prior_follows_the_share_of_seed_weight_linked_by_titles(searcher: Searcher) -> None:
+    from dataclasses import replace
+
+    mentions = list(searcher.read(QUESTION).mentions)
+    assert mentions
+    dense = np.linspace(0.0, 1.0, searcher.index.graph.passages)
+    mixed = searcher.with_settings(dense_prior=0.4, titled_dense_prior=0.1, cue_seed=0.0, prior_top=3)
+    passages = searcher.index.graph.passages
+
+    def dense_share(how: str) -> float:
+        linked = [replace(m, how=how) for m in mentions]
+        _, personalization = mixed._restart(linked, dense, frozenset())
+        seeded = {mixed.index.graph.index[m.node] for m in linked}
+        return sum(personalization[i] for i in np.argsort(-dense)[:3] if i not in seeded and i < passages)
+
+    assert dense_share("label") == pytest.approx(0.4)
+    assert dense_share("title") == pytest.approx(0.1)
+    assert dense_share("short title") == pytest.approx(0.1)
+
+
+def test_a_settings_file_from_before_the_titled_prior_keeps_one_prior_for_all() -> None:
+    old = SearchSettings.from_json({"dense_prior": 0.4, "prior_top": 3})
+    assert old.titled_dense_prior == 0.4
+    assert SearchSettings.from_json({"dense_prior": 0.4, "titled_dense_prior": 0.0}).titled_dense_prior == 0.0
+    with pytest.raises(ValueError, match="titled_dense_prior must be in"):
+        SearchSettings(titled_dense_prior=1.5)
