@@ -231,7 +231,9 @@ class _CountingEncoder(HashingEncoder):
 
 def test_the_encoder_runs_only_where_the_dense_score_counts(searcher: Searcher) -> None:
     encoder = _CountingEncoder()
-    walk = Searcher(searcher.index, encoder, searcher.settings, nlp=False).with_settings(dense_weight=0.0)
+    walk = Searcher(searcher.index, encoder, searcher.settings, nlp=False).with_settings(
+        dense_weight=0.0, dense_prior=0.0, titled_dense_prior=0.0
+    )
     graph_only = walk.search(QUESTION, k=3)
     assert encoder.texts == []
     assert all(hit.dense_score is None for hit in graph_only.hits)
@@ -281,3 +283,9 @@ def test_a_settings_file_from_before_the_titled_prior_keeps_one_prior_for_all() 
     assert SearchSettings.from_json({"dense_prior": 0.4, "titled_dense_prior": 0.0}).titled_dense_prior == 0.0
     with pytest.raises(ValueError, match="titled_dense_prior must be in"):
         SearchSettings(titled_dense_prior=1.5)
+
+
+def test_the_default_settings_are_the_tuned_file() -> None:
+    tuned = json.loads((Path(__file__).parents[2] / "bench/settings/default.json").read_text())
+    assert SearchSettings.from_json(tuned) == SearchSettings()
+    assert tuned["titled_dense_prior"] < tuned["dense_prior"]  # a question naming its passages leans on the walk
