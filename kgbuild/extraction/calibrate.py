@@ -1,8 +1,9 @@
 """Fit a trained model's decision rules on data it was not trained on.
 
-Two rules, both saved in the model's config: the relation type signatures seen in training (a
-relation is predicted only between entity types it was seen between), and a global offset on the
-relation threshold, chosen on the dev set to maximise the model's dev metric.
+Three rules, all saved in the model's config: the relation type signatures seen in training (a
+relation is predicted only between entity types it was seen between), the converses the training data
+always states (a pair scored as "h father t" is scored at least as high as "t child h"), and a global
+offset on the relation threshold, chosen on the dev set to maximise the model's dev metric.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from kgbuild.extraction.datasets import relation_signatures
+from kgbuild.extraction.datasets import relation_converses, relation_signatures
 from kgbuild.extraction.evaluate import score_extractions
 from kgbuild.records import Example, Extraction
 
@@ -38,7 +39,7 @@ def calibrate(
     if metric not in METRICS or metric == "auto":
         raise ValueError(f"metric must be end_to_end, gold_entities or mean, got {metric!r}")
     model = extractor.model
-    signature_count = constrain_types(extractor, train_examples, type_constraints)["relation_signatures"]
+    constrained = constrain_types(extractor, train_examples, type_constraints)
     model.config = replace(model.config, relation_threshold=_FLOOR)
     texts = [example.text for example in dev_examples]
     loose = extractor.extract(texts) if metric != "gold_entities" else None
@@ -58,19 +59,28 @@ def calibrate(
         "relation_threshold": best,
         "dev_f1_at_0": scores[0.0],
         "dev_f1": scores[best],
-        "relation_signatures": signature_count,
+        "relation_signatures": constrained["relation_signatures"],
+        "relation_converses": constrained["relation_converses"],
     }
 
 
 def constrain_types(extractor: Any, train_examples: Sequence[Example], type_constraints: bool = True) -> dict[str, Any]:
-    """Set ``relation_signatures`` from `train_examples` and the learned relation threshold (offset 0.0).
+    """Set ``relation_signatures`` and ``relation_converses`` from `train_examples`, and offset 0.0.
 
     All a model trained without dev data gets; `calibrate` then fits the offset on dev.
     """
     signatures = relation_signatures(list(train_examples)) if type_constraints else ()
+    converses = relation_converses(list(train_examples))
     model = extractor.model
-    model.config = replace(model.config, relation_signatures=signatures, relation_threshold=0.0)
-    return {"relation_threshold": 0.0, "relation_signatures": len(signatures), "dev": None}
+    model.config = replace(
+        model.config, relation_signatures=signatures, relation_converses=converses, relation_threshold=0.0
+    )
+    return {
+        "relation_threshold": 0.0,
+        "relation_signatures": len(signatures),
+        "relation_converses": len(converses),
+        "dev": None,
+    }
 
 
 def dev_figure(report: dict[str, Any], metric: str) -> float:

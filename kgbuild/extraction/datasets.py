@@ -15,6 +15,7 @@ Re-DocRED format, a JSON array of::
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -173,3 +174,32 @@ def relation_signatures(examples: list[Example]) -> tuple[tuple[str, str, str], 
     return tuple(
         sorted({(r.label, x.entities[r.head].type, x.entities[r.tail].type) for x in examples for r in x.relations})
     )
+
+
+CONVERSE_SUPPORT = 20  # a label needs this many training triples before its converse is trusted
+CONVERSE_SHARE = 0.95  # and this share of them stated the other way round too
+
+
+def relation_converses(
+    examples: list[Example], support: int = CONVERSE_SUPPORT, share: float = CONVERSE_SHARE
+) -> tuple[tuple[str, str], ...]:
+    """Return the sorted ``(label, converse)`` pairs the data always states both ways.
+
+    ``(r, c)`` is kept where at least `share` of the `support` or more ``(h, r, t)`` triples of `examples`
+    come with ``(t, c, h)``: "X father Y" with "Y child X", "X spouse Y" with "Y spouse X" (``c == r``),
+    "X part of Y" with "Y has part X". A triple implies its converse, not the other way round: a child
+    is a father's or a mother's.
+    """
+    counts: Counter[str] = Counter()
+    together: Counter[tuple[str, str]] = Counter()
+    for example in examples:
+        by_pair: dict[tuple[int, int], set[str]] = {}
+        for relation in example.relations:
+            by_pair.setdefault((relation.head, relation.tail), set()).add(relation.label)
+        for (head, tail), labels in by_pair.items():
+            for label in labels:
+                counts[label] += 1
+                for converse in by_pair.get((tail, head), ()):
+                    together[label, converse] += 1
+    kept = [(label, converse) for (label, converse), count in together.items() if count >= share * counts[label]]
+    return tuple(sorted(pair for pair in kept if counts[pair[0]] >= support))

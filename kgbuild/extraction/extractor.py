@@ -63,6 +63,12 @@ class RelationExtractor:
         return f"{self.config.version}+{self.fingerprint}" if self.fingerprint else self.config.version
 
     @property
+    def _converses(self) -> list[tuple[int, int]]:
+        index = {label: i for i, label in enumerate(self.config.relation_types)}
+        pairs = self.config.relation_converses
+        return [(index[label], index[converse]) for label, converse in pairs if label in index and converse in index]
+
+    @property
     def config(self) -> ExtractorConfig:
         """The model's saved config: labels, entity types, base encoder, limits."""
         return self.model.config
@@ -177,7 +183,8 @@ class RelationExtractor:
         pairs = all_pairs(len(entities), words.device)
         states = self.model.mention_states(parts, row, spans)
         logits = self.model.relation_logits(words, word_mask, states, owner, types, pairs, spans)
-        margin = logits[:, 1:] - logits[:, :1] - self.config.relation_threshold
+        margin = converse_margins(logits[:, 1:] - logits[:, :1], len(entities), self._converses)
+        margin = margin - self.config.relation_threshold
         signatures = set(self.config.relation_signatures)
         relations = []
         floor = math.log(self.relation_floor / (1 - self.relation_floor))  # 0 at the calibrated 0.5
@@ -189,6 +196,23 @@ class RelationExtractor:
             confidence = float(torch.sigmoid(margin[pair_index, label_index]))
             relations.append(PredictedRelation(head, tail, label, confidence))
         return relations
+
+
+def converse_margins(margin: Tensor, count: int, converses: Sequence[tuple[int, int]]) -> Tensor:
+    """Raise each pair's margin for a converse to the margin of the label it converts, read the other way.
+
+    `margin` has one row per ordered pair of `all_pairs(count)`; a converse ``(r, c)`` (column indices)
+    lifts ``(t, h, c)`` to at least ``(h, t, r)``. Every rule reads the margins as the model gave them.
+    """
+    if not converses or count < 2:
+        return margin
+    heads, tails = all_pairs(count, margin.device).unbind(1)
+    # all_pairs lists (h, t), h != t, row-major: (t, h) sits at t * (count - 1) + h - (h > t)
+    reverse = tails * (count - 1) + heads - (heads > tails).long()
+    lifted = margin.clone()
+    for label, converse in converses:
+        lifted[:, converse] = torch.maximum(lifted[:, converse], margin[reverse, label])
+    return lifted
 
 
 def weights_fingerprint(model_dir: str | Path) -> str:

@@ -65,6 +65,9 @@ class ExtractorConfig:
     lora_alpha: int = 32
     # (label, head type, tail type) seen in training; relations outside them are not predicted.
     relation_signatures: tuple[tuple[str, str, str], ...] = ()
+    # (label, converse) pairs the training data always states both ways ("h father t" with "t child h"):
+    # a pair's score for the converse is at least its score for the label read the other way round.
+    relation_converses: tuple[tuple[str, str], ...] = ()
     # Offset on the learned threshold, in logits, fitted on dev data (see calibrate.py).
     relation_threshold: float = 0.0
     name: str = ""
@@ -83,7 +86,8 @@ class ExtractorConfig:
         values = {key: value for key, value in raw.items() if key in known}
         for key in ("entity_types", "relation_types"):
             values[key] = tuple(values[key])
-        values["relation_signatures"] = tuple(tuple(s) for s in values.get("relation_signatures", ()))
+        for key in ("relation_signatures", "relation_converses"):
+            values[key] = tuple(tuple(s) for s in values.get(key, ()))
         return cls(**values)
 
 

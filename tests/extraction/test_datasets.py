@@ -75,3 +75,27 @@ def test_relation_signatures_list_label_and_argument_types(tiny_examples):
         ("Located_In", "Loc", "Loc"),
         ("Work_For", "Peop", "Org"),
     )
+
+
+def _family(relations: list[tuple[int, int, str]]):  # type: ignore[no-untyped-def]
+    from kgbuild.records import EntityAnnotation, Example, RelationAnnotation, TokenizedText
+
+    people = tuple(EntityAnnotation((Span(i, i + 1),), "PER") for i in range(3))
+    return Example(TokenizedText(("Ann", "Bob", "Cy")), people, tuple(RelationAnnotation(*r) for r in relations))
+
+
+def test_converses_are_the_labels_the_data_always_states_both_ways():
+    from kgbuild.extraction.datasets import relation_converses
+
+    # Bob's father is Ann, so Ann's child is Bob; Ann and Cy are spouses, both ways; a child is not
+    # always a father's (Cy's child Bob has Cy as mother), and "knows" is stated one way only.
+    examples = [
+        _family([(1, 0, "father"), (0, 1, "child"), (0, 2, "spouse"), (2, 0, "spouse"), (0, 2, "knows")]),
+        _family([(1, 2, "mother"), (2, 1, "child"), (1, 0, "father"), (0, 1, "child")]),
+    ]
+    assert relation_converses(examples, support=2, share=0.95) == (
+        ("father", "child"),
+        ("spouse", "spouse"),
+    )
+    assert relation_converses(examples, support=3, share=0.95) == ()  # too few fathers to trust
+    assert ("child", "father") in relation_converses(examples, support=2, share=0.5)

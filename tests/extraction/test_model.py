@@ -155,3 +155,18 @@ def test_a_lower_relation_floor_adds_candidates_below_the_decision_and_keeps_the
     assert sum(len(e.relations) for e in candidates) > sum(len(e.relations) for e in decided)
     with pytest.raises(ValueError, match="relation_floor"):
         RelationExtractor(extractor.model, extractor.tokenizer, relation_floor=1.0)
+
+
+def test_a_converse_lifts_the_pair_read_the_other_way_and_nothing_else() -> None:
+    from kgbuild.extraction.extractor import converse_margins
+
+    pairs = all_pairs(3).tolist()
+    margin = torch.full((len(pairs), 2), -5.0)  # columns: 0 father, 1 child
+    margin[pairs.index([1, 0]), 0] = 2.0  # 1's father is 0 ...
+    lifted = converse_margins(margin, 3, [(0, 1)])  # ... so 0's child is 1
+    assert lifted[pairs.index([0, 1]), 1] == 2.0
+    changed = (lifted != margin).nonzero().tolist()
+    assert changed == [[pairs.index([0, 1]), 1]]
+    assert converse_margins(margin, 3, []) is margin
+    symmetric = converse_margins(margin, 3, [(0, 0)])  # a label its own converse: both ways alike
+    assert symmetric[pairs.index([0, 1]), 0] == symmetric[pairs.index([1, 0]), 0] == 2.0
