@@ -283,6 +283,8 @@ def build_knowledge_graph(
     from kgbuild.rdf.store import content_hash
     from kgbuild.resolution import RESOLUTION_VERSION
 
+    if section_chars <= 0:
+        raise ValueError(f"section_chars must be > 0, got {section_chars}")
     started = datetime.now(UTC).isoformat(timespec="seconds")
     minter = IriMinter(base or DEFAULT_BASE)
     model = ModelInfo(model_name, model_version)

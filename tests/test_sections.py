@@ -140,3 +140,10 @@ def test_lines_two_sections_write_are_kept_once_and_sorted():
     sections.add("<a> <p> <o> <g> .\n<c> <p> <o> <g> .\n", 3, 1, 1)
     assert sections.nquads() == "<a> <p> <o> <g> .\n<b> <p> <o> <g> .\n<c> <p> <o> <g> .\n"
     assert (sections.sentences, sections.triples, sections.rejected) == (5, 2, 1)
+
+
+def test_a_section_size_below_one_is_refused_before_anything_is_written(tmp_path, extractor, parser):
+    kg = KnowledgeGraphDir(tmp_path, create=True)
+    with pytest.raises(ValueError, match="section_chars must be > 0, got 0"):
+        build_knowledge_graph([Document("d", "Rome is in Lazio.")], kg, extractor, parser, "tiny", "1", section_chars=0)
+    assert not kg.finished() and not list(kg.runs.glob("*.nq"))
