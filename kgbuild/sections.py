@@ -13,8 +13,9 @@ documents are not touched: their graphs are byte for byte what they were.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from functools import cache
 
 from kgbuild.parsing import piece_bounds
 from kgbuild.records import Document, ParsedDocument
@@ -81,12 +82,36 @@ class DocumentSections:
         return ResolvedDocument(resolved.parsed, tuple(entities), resolved.relations)
 
     def add(self, nquads: str, sentences: int, triples: int, rejected: int) -> None:
-        """Add one section's N-Quads and counts; a line an earlier section wrote is kept once."""
+        """Add one section's N-Quads and counts (a line an earlier section wrote is kept once); free its heap."""
         self._lines.update(line for line in nquads.split("\n") if line.strip())
         self.sentences += sentences
         self.triples += triples
         self.rejected += rejected
+        return_freed_heap()
 
     def nquads(self) -> str:
         """Return the document's named graph: every section's lines, sorted and once each, as for a short one."""
         return "".join(line + "\n" for line in sorted(self._lines))
+
+
+def return_freed_heap() -> None:
+    """Hand the pages of freed C heap back to the system (glibc's ``malloc_trim``; nothing where it is missing).
+
+    A section's tensors are freed when it is done, but glibc keeps their pages: in one process, the
+    sections of a 1 MB document left resident set size growing from 762 to 892 MB while Python's own
+    objects stayed at 41 MB, and ``malloc_trim`` gave 343 MB back (2026-12-05 in ``bench/results.md``).
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    import ctypes
+
+    try:
+        trim: Callable[[int], int] = ctypes.CDLL(None).malloc_trim  # the C library this process already uses
+    except (OSError, AttributeError, TypeError):  # not glibc (macOS, musl without it, Windows)
+        return None
+    return trim
