@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
-from itertools import groupby, islice
+from itertools import chain, groupby, islice
 from typing import TYPE_CHECKING, Protocol, cast
 
 from kgbuild.records import Document, Extraction, ParsedDocument, TokenizedText
@@ -182,8 +182,11 @@ def document_graphs(
         return len(parsed.text.sentence_starts)
 
     with _relation_floor(extractor, settings.min_confidence):
-        # A long document ends the window of short ones before it, so theirs are built as without it.
-        for long, group in groupby(documents, key=lambda document: len(document.text) > settings.section_chars):
+        # A long document ends the window of short ones before it, so theirs are built as without it; an empty
+        # corpus still makes one (empty) pass through the parser, as before.
+        runs = groupby(documents, key=lambda document: len(document.text) > settings.section_chars)
+        first: tuple[bool, Iterator[Document]] = next(runs, (False, iter(())))
+        for long, group in chain([first], runs):
             if not long:
                 for result in extract_documents(group, extractor, parser, batch_size):
                     nquads, stats = graph(resolved(result.parsed, result.extraction))
