@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import chain, groupby, islice
 from typing import TYPE_CHECKING, Protocol, cast
 
 from kgbuild.records import Document, Extraction, ParsedDocument, TokenizedText
+from kgbuild.sections import SECTION_CHARS
 
 if TYPE_CHECKING:
     from kgbuild.corpus import CorpusProblem
@@ -132,6 +133,7 @@ class GraphSettings:
     min_confidence: float
     base: str
     missing: frozenset[str] = frozenset()  # spaCy's types the extractor lacks (`kgbuild.named`)
+    section_chars: int = SECTION_CHARS  # longer documents are built section by section (`kgbuild.sections`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,20 +161,48 @@ def document_graphs(
 
     Per document: spaCy parse -> extractor -> spaCy's entities for the types the extractor lacks
     (`kgbuild.named`) -> resolution (`kgbuild.resolution`) -> one named graph (`kgbuild.rdf.graph`).
+    A document over ``settings.section_chars`` goes through the same stages one section at a time
+    (`kgbuild.sections`), so its memory stays bounded; its graph is still written once, whole.
     """
     from kgbuild.named import add_named_entities
-    from kgbuild.rdf.graph import ModelInfo, document_nquads
+    from kgbuild.rdf.graph import GraphStats, ModelInfo, document_nquads
     from kgbuild.rdf.iris import IriMinter
-    from kgbuild.resolution import resolve_document
+    from kgbuild.resolution import ResolvedDocument, resolve_document
+    from kgbuild.sections import DocumentSections, document_sections, in_whole_document
 
     minter, model = IriMinter(settings.base), ModelInfo(settings.model_name, settings.model_version)
+
+    def resolved(parsed: ParsedDocument, extraction: Extraction) -> ResolvedDocument:
+        return resolve_document(parsed, add_named_entities(parsed, extraction, settings.missing))
+
+    def graph(document: ResolvedDocument) -> tuple[str, GraphStats]:
+        return document_nquads(document, minter, model, settings.min_confidence)
+
+    def sentences(parsed: ParsedDocument) -> int:
+        return len(parsed.text.sentence_starts)
+
     with _relation_floor(extractor, settings.min_confidence):
-        for result in extract_documents(documents, extractor, parser, batch_size):
-            extraction = add_named_entities(result.parsed, result.extraction, settings.missing)
-            resolved = resolve_document(result.parsed, extraction)
-            nquads, stats = document_nquads(resolved, minter, model, settings.min_confidence)
-            sentences = len(result.parsed.text.sentence_starts)
-            yield DocumentGraph(result.parsed.document.id, nquads, sentences, stats.triples, stats.rejected)
+        # A long document ends the window of short ones before it, so theirs are built as without it; an empty
+        # corpus still makes one (empty) pass through the parser, as before.
+        runs = groupby(documents, key=lambda document: len(document.text) > settings.section_chars)
+        first: tuple[bool, Iterator[Document]] = next(runs, (False, iter(())))
+        for long, group in chain([first], runs):
+            if not long:
+                for result in extract_documents(group, extractor, parser, batch_size):
+                    nquads, stats = graph(resolved(result.parsed, result.extraction))
+                    document_id = result.parsed.document.id
+                    yield DocumentGraph(document_id, nquads, sentences(result.parsed), stats.triples, stats.rejected)
+                continue
+            for document in group:
+                sections = DocumentSections()
+                for section in document_sections(document, settings.section_chars):
+                    for result in extract_documents([section.document], extractor, parser, batch_size):
+                        parsed = in_whole_document(result.parsed, document, section.start)
+                        nquads, stats = graph(sections.join(resolved(parsed, result.extraction)))
+                        sections.add(nquads, sentences(parsed), stats.triples, stats.rejected)
+                yield DocumentGraph(
+                    document.id, sections.nquads(), sections.sentences, sections.triples, sections.rejected
+                )
 
 
 def load_graph_builder(model_dir: str, spacy_model: str | None, threads: int) -> tuple[RelationModel, DocumentParser]:
@@ -226,6 +256,7 @@ def build_knowledge_graph(
     on_document: Callable[[DocumentGraph, BuildReport], None] | None = None,
     corpus: str = "",
     engine: Engine | None = None,
+    section_chars: int = SECTION_CHARS,
 ) -> BuildReport:
     """Extract new and changed documents of a corpus into the knowledge-graph directory `kg`.
 
@@ -242,6 +273,8 @@ def build_knowledge_graph(
         corpus: what the run record's ``prov:used`` names (the corpus path); the record is written before
             the first document, so a killed run leaves one, and completed with the run's counts at its end.
         engine: builds the graphs of the pending documents; `extractor` then only tells their settings.
+        section_chars: a longer document is built section by section (`kgbuild.sections`); part of its content
+            hash, so a change rebuilds only the documents it touches.
 
     """
     from datetime import UTC, datetime
@@ -253,6 +286,8 @@ def build_knowledge_graph(
     from kgbuild.rdf.store import content_hash
     from kgbuild.resolution import RESOLUTION_VERSION
 
+    if section_chars <= 0:
+        raise ValueError(f"section_chars must be > 0, got {section_chars}")
     started = datetime.now(UTC).isoformat(timespec="seconds")
     minter = IriMinter(base or DEFAULT_BASE)
     model = ModelInfo(model_name, model_version)
@@ -278,13 +313,14 @@ def build_knowledge_graph(
             elif longest is not None and len(item.text) > longest:
                 report.failed.append(f"{item.id}: {len(item.text):,} characters, over the {longest:,} read at most")
             else:
-                digests[item.id] = content_hash(item, model_key)
+                sectioned = f"@sections-{section_chars}" if len(item.text) > section_chars else ""
+                digests[item.id] = content_hash(item, model_key + sectioned)
                 if finished.get(item.id) == digests[item.id]:
                     report.skipped_unchanged += 1
                 else:
                     yield item
 
-    settings = GraphSettings(model_name, model_version, min_confidence, minter.base, missing)
+    settings = GraphSettings(model_name, model_version, min_confidence, minter.base, missing, section_chars)
     if engine is None:
         graphs = document_graphs(pending(), extractor, parser, settings, batch_size)
     else:
