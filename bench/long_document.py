@@ -76,6 +76,7 @@ def main() -> None:
     parser.add_argument("--spacy", default="", help="spaCy pipeline: default, or 'blank' (sentencizer only)")
     parser.add_argument("--no-entity-bias", type=float, default=NO_ENTITY_BIAS, help="for the tiny model")
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--workers", type=int, default=0, help="kgbuild extract --workers (0: torch's default)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -96,7 +97,7 @@ def main() -> None:
         blank.to_disk(work / "blank")
         environment["KGBUILD_SPACY_MODEL"] = str(work / "blank")
     command = ["/usr/bin/time", "-v", sys.executable, "-m", "kgbuild", "extract", str(corpus)]
-    command += ["--out", str(work / "kg"), "--model", model, "--show", "0"]
+    command += ["--out", str(work / "kg"), "--model", model, "--show", "0", "--workers", str(args.workers)]
     started = time.monotonic()
     run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment)
     try:
@@ -119,6 +120,7 @@ def main() -> None:
         "entities": int(graph.group(1)) if graph else None,
         "triples": int(graph.group(2)) if graph else None,
         "spacy": args.spacy or "default",
+        "workers": args.workers,
         "model": args.model or "tiny random",
         "kg": str(work / "kg"),
     }
