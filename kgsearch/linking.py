@@ -78,6 +78,7 @@ STOPWORDS = frozenset(
 )
 SHORT_TITLE = "short title"  # a title without its disambiguator: "Edsel Ford" for "Edsel Ford (poet)"
 FULL_TITLE = "title"
+TITLE_LINKS = (FULL_TITLE, SHORT_TITLE)  # a question span naming a passage by its title
 HOW_WEIGHT = {FULL_TITLE: 1.0, SHORT_TITLE: 1.0, "label": 1.0, "alias": 0.8, "embedding": 0.6}
 
 
@@ -160,7 +161,7 @@ def link_exact(question: str, index: NameIndex) -> list[LinkedMention]:
             if not (_content(words[0]) and _content(words[-1])):
                 # A title may start or end with a small word ("The Private Life of Cinema", "Changed It");
                 # another name may not, or "the film" would link a node called "film".
-                names = [n for n in names if n.how in (FULL_TITLE, SHORT_TITLE) and len(words) > 1]
+                names = [n for n in names if n.how in TITLE_LINKS and len(words) > 1]
             if any(n.how == FULL_TITLE for n in names):
                 # A passage titled with the name itself is its primary sense ("Edsel Ford", not "Edsel Ford
                 # (poet)" or "Edsel Ford (disambiguation)", nor their title entities): the others are named

@@ -24,13 +24,12 @@ from kgsearch.errors import QueryError
 from kgsearch.explain import best_paths
 from kgsearch.graph import RELATION, TITLE
 from kgsearch.index import SearchIndex, load_index
-from kgsearch.linking import FULL_TITLE, SHORT_TITLE, Linker
+from kgsearch.linking import TITLE_LINKS, Linker
 from kgsearch.records import LinkedMention, ReadQuestion, SearchHit, SearchResult
 from kgsearch.settings import SearchSettings
 from kgsearch.text import words
 
 MAX_QUESTION_CHARS = 1000
-TITLE_LINKS = (FULL_TITLE, SHORT_TITLE)  # a question span naming a passage by its title
 NO_LINK_NOTE = "no entity of the question was found in the graph: ranked by the dense (and lexical) scores alone"
 
 
