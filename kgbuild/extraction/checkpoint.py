@@ -24,6 +24,7 @@ from kgbuild.records import Example
 
 STATE_FORMAT = 1
 LATER = frozenset({"cache_frozen"})  # settings added after the state format was fixed
+LATER_CONFIG = frozenset({"relation_converses"})  # config fields added after it
 
 
 def state_dir(out_dir: str | Path) -> Path:
@@ -35,12 +36,13 @@ def state_dir(out_dir: str | Path) -> Path:
 def fingerprint(config_json: str, settings: dict[str, Any], examples: Sequence[Example], extra: str) -> str:
     """Digest what must be equal for a run to resume another: config, settings, data and options."""
     digest = hashlib.sha256()
-    # threads: speed only; a setting added since at its default ("" or 0) is left out, so that the runs
-    # of earlier versions still resume.
+    # threads: speed only; a setting or config field added since, at its default ("", 0 or empty), is
+    # left out, so that the runs of earlier versions still resume.
     kept = {
         key: value for key, value in sorted(settings.items()) if key != "threads" and not (key in LATER and not value)
     }
-    digest.update(json.dumps([json.loads(config_json), kept, extra], sort_keys=True).encode())
+    config = {key: value for key, value in json.loads(config_json).items() if not (key in LATER_CONFIG and not value)}
+    digest.update(json.dumps([config, kept, extra], sort_keys=True).encode())
     for example in examples:
         digest.update(repr(example).encode())
     return digest.hexdigest()

@@ -191,3 +191,19 @@ def test_cli_cache_frozen_trains_and_resumes_with_it(tiny_bert, tmp_path, monkey
     bad = runner.invoke(app, [*args[:-1], "int8", "--out", str(tmp_path / "n")])
     assert bad.exit_code == 2 and "int8" in bad.output
     assert not (tmp_path / "n").exists()
+
+
+def test_configs_without_converses_keep_the_fingerprint_of_earlier_versions(tiny_config, tiny_examples):
+    import json
+    from dataclasses import asdict, replace
+
+    from kgbuild.extraction.checkpoint import fingerprint
+
+    settings = asdict(SETTINGS)
+    config = json.loads(tiny_config.to_json())
+    earlier = json.dumps({key: value for key, value in config.items() if key != "relation_converses"})
+    assert fingerprint(tiny_config.to_json(), settings, tiny_examples, "") == fingerprint(
+        earlier, settings, tiny_examples, ""
+    )
+    with_converses = replace(tiny_config, relation_converses=(("a", "b"),)).to_json()
+    assert fingerprint(with_converses, settings, tiny_examples, "") != fingerprint(earlier, settings, tiny_examples, "")
