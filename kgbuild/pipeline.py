@@ -199,7 +199,7 @@ def document_graphs(
                     for result in extract_documents([section.document], extractor, parser, batch_size):
                         parsed = in_whole_document(result.parsed, document, section.start)
                         nquads, stats = graph(sections.join(resolved(parsed, result.extraction)))
-                        sections.add(nquads, sentences(parsed), stats.triples, stats.rejected)
+                        sections.add(nquads, sentences(parsed), stats)
                 yield DocumentGraph(
                     document.id, sections.nquads(), sections.sentences, sections.triples, sections.rejected
                 )

@@ -16,10 +16,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from functools import cache
+from typing import TYPE_CHECKING
 
 from kgbuild.parsing import piece_bounds
 from kgbuild.records import Document, ParsedDocument
 from kgbuild.resolution import ResolvedDocument
+
+if TYPE_CHECKING:
+    from kgbuild.rdf.graph import GraphStats
 
 # About 50 sample passages: at roughly 0.4 GB per MB of text held whole (2026-12-04), a section's state
 # stays near 0.1 GB, and a section is long enough that most names and their short forms share one.
@@ -63,8 +67,8 @@ class DocumentSections:
     def __init__(self) -> None:
         self._labels: dict[tuple[str, str], str] = {}  # (normalised key, identity group) -> first label
         self._lines: set[str] = set()
+        self._triples: set[tuple[str, str, str]] = set()
         self.sentences = 0
-        self.triples = 0
         self.rejected = 0
 
     def join(self, resolved: ResolvedDocument) -> ResolvedDocument:
@@ -81,12 +85,17 @@ class DocumentSections:
             entities.append(entity)
         return ResolvedDocument(resolved.parsed, tuple(entities), resolved.relations)
 
-    def add(self, nquads: str, sentences: int, triples: int, rejected: int) -> None:
+    @property
+    def triples(self) -> int:
+        """Distinct relation triples so far: one that two sections read is counted once, as the graph holds it."""
+        return len(self._triples)
+
+    def add(self, nquads: str, sentences: int, stats: GraphStats) -> None:
         """Add one section's N-Quads and counts (a line an earlier section wrote is kept once); free its heap."""
         self._lines.update(line for line in nquads.split("\n") if line.strip())
+        self._triples.update(stats.written)
         self.sentences += sentences
-        self.triples += triples
-        self.rejected += rejected
+        self.rejected += stats.rejected
         return_freed_heap()
 
     def nquads(self) -> str:

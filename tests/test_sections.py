@@ -134,12 +134,21 @@ def test_a_name_spelled_differently_in_a_later_section_keeps_its_first_label():
     ]
 
 
-def test_lines_two_sections_write_are_kept_once_and_sorted():
+def test_lines_and_triples_two_sections_write_are_kept_once_and_sorted():
+    from kgbuild.rdf.graph import GraphStats
+
     sections = DocumentSections()
-    sections.add("<b> <p> <o> <g> .\n<a> <p> <o> <g> .\n", 2, 1, 0)
-    sections.add("<a> <p> <o> <g> .\n<c> <p> <o> <g> .\n", 3, 1, 1)
+    sections.add(
+        "<b> <p> <o> <g> .\n<a> <p> <o> <g> .\n", 2, GraphStats(triples=2, written={("a", "p", "o"), ("b", "p", "o")})
+    )
+    sections.add(
+        "<a> <p> <o> <g> .\n<c> <p> <o> <g> .\n",
+        3,
+        GraphStats(triples=2, rejected=1, written={("a", "p", "o"), ("c", "p", "o")}),
+    )
     assert sections.nquads() == "<a> <p> <o> <g> .\n<b> <p> <o> <g> .\n<c> <p> <o> <g> .\n"
-    assert (sections.sentences, sections.triples, sections.rejected) == (5, 2, 1)
+    # the triple both sections read is counted once, as the graph holds it once
+    assert (sections.sentences, sections.triples, sections.rejected) == (5, 3, 1)
 
 
 def test_a_section_size_below_one_is_refused_before_anything_is_written(tmp_path, extractor, parser):

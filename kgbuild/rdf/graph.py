@@ -42,6 +42,7 @@ class GraphStats:
     rejected: int = 0
     confidence_sum: float = 0.0
     rejected_examples: list[str] = field(default_factory=list)
+    written: set[tuple[str, str, str]] = field(default_factory=set)  # the distinct (s, p, o) triples
 
 
 def _sentence(parsed: ParsedDocument, *spans: Span) -> tuple[str, int]:
@@ -135,6 +136,7 @@ def add_document(
         ):
             graph.add((statement, p, o))
         stats.triples += 1
+        stats.written.add((str(subject), str(prop), str(obj)))
         stats.confidence_sum += relation.confidence
     return stats
 
