@@ -252,7 +252,9 @@ def _teacher_targets(
 @app.command("calibrate")
 def calibrate_command(
     model: Annotated[Path, typer.Option("--model", help="Model directory to calibrate in place.")],
-    data: Annotated[Path, typer.Option("--data", help="The training file the model was trained on.")],
+    data: Annotated[
+        list[Path], typer.Option("--data", help="The training file the model was trained on; repeat to join several.")
+    ],
     dev: DevFile = None,
     holdout: Holdout = 0,
     metric: Metric = "auto",
@@ -266,7 +268,7 @@ def calibrate_command(
     from kgbuild.extraction.train import is_document_level
 
     try:
-        examples = read_examples(data)
+        examples = [example for file in data for example in read_examples(file)]
         examples, dev_examples = _dev_split(examples, dev, holdout)
         extractor = RelationExtractor.load(model)
         if metric == "auto":

@@ -105,6 +105,16 @@ def test_calibrate_rewrites_the_config_in_place(tiny_bert, tmp_path):
     assert json.loads((tmp_path / "model" / "metrics.json").read_text())["calibration"] == report
 
 
+def test_calibrate_joins_repeated_data_files_before_holding_out(tiny_bert, tmp_path):
+    assert runner.invoke(app, _train_args(tiny_bert, tmp_path / "model")).exit_code == 0
+    tiny = len(json.loads((DATA / "conll04_tiny.json").read_text()))
+    args = ["calibrate", "--model", str(tmp_path / "model"), "--data", str(DATA / "conll04_tiny.json")]
+    once = runner.invoke(app, [*args, "--holdout", str(tiny)])
+    assert once.exit_code == 2 and f"--holdout between 1 and {tiny - 1}" in once.output
+    twice = runner.invoke(app, [*args, "--data", str(DATA / "conll04_tiny.json"), "--holdout", str(tiny)])
+    assert twice.exit_code == 0, twice.output  # the second copy is the held-out part
+
+
 def _extract(corpus, kg, model):
     return runner.invoke(app, ["extract", str(corpus), "--model", model, "--out", str(kg), "--min-confidence", "0"])
 
