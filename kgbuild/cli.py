@@ -149,7 +149,6 @@ def _optional_path(value: str | Path | None) -> Path | None:
 
 def _train(arguments: dict[str, Any], resume: bool) -> dict[str, Any]:
     """Train from the train command's arguments (as given, or as an interrupted run recorded them)."""
-    from kgbuild.extraction.datasets import read_examples
     from kgbuild.extraction.model import ExtractorConfig
     from kgbuild.extraction.train import Distillation, TrainSettings, train
 
@@ -176,7 +175,7 @@ def _train(arguments: dict[str, Any], resume: bool) -> dict[str, Any]:
     )
     if a["no_dev"] and (a["dev"] is not None or a["holdout"]):
         raise fail("--no-dev excludes --dev and --holdout")
-    examples = [example for file in a["data"] for example in read_examples(file)]
+    examples = _read_files(a["data"])
     dev_file = _optional_path(a["dev"])
     examples, dev_examples = (examples, []) if a["no_dev"] else _dev_split(examples, dev_file, a["holdout"])
     out = Path(a["out"])
@@ -262,13 +261,12 @@ def calibrate_command(
 ) -> None:
     """Fit a trained model's relation threshold and type signatures on dev data (train does this too)."""
     from kgbuild.extraction.calibrate import calibrate
-    from kgbuild.extraction.datasets import read_examples
     from kgbuild.extraction.extractor import RelationExtractor
     from kgbuild.extraction.model import write_config
     from kgbuild.extraction.train import is_document_level
 
     try:
-        examples = [example for file in data for example in read_examples(file)]
+        examples = _read_files(data)
         examples, dev_examples = _dev_split(examples, dev, holdout)
         extractor = RelationExtractor.load(model)
         if metric == "auto":
@@ -278,6 +276,13 @@ def calibrate_command(
     except (KgBuildError, ValueError) as error:
         raise fail(str(error)) from None
     typer.echo(json.dumps(report))
+
+
+def _read_files(files: list[Path]) -> list[Example]:
+    """Read the examples of several training files, in order (train and calibrate join them the same way)."""
+    from kgbuild.extraction.datasets import read_examples
+
+    return [example for file in files for example in read_examples(file)]
 
 
 def _dev_split(examples: list[Example], dev: Path | None, holdout: int) -> tuple[list[Example], list[Example]]:

@@ -38,14 +38,17 @@ def fingerprint(config_json: str, settings: dict[str, Any], examples: Sequence[E
     digest = hashlib.sha256()
     # threads: speed only; a setting or config field added since, at its default ("", 0 or empty), is
     # left out, so that the runs of earlier versions still resume.
-    kept = {
-        key: value for key, value in sorted(settings.items()) if key != "threads" and not (key in LATER and not value)
-    }
-    config = {key: value for key, value in json.loads(config_json).items() if not (key in LATER_CONFIG and not value)}
+    kept = _without_later_defaults({key: value for key, value in settings.items() if key != "threads"}, LATER)
+    config = _without_later_defaults(json.loads(config_json), LATER_CONFIG)
     digest.update(json.dumps([config, kept, extra], sort_keys=True).encode())
     for example in examples:
         digest.update(repr(example).encode())
     return digest.hexdigest()
+
+
+def _without_later_defaults(values: dict[str, Any], later: frozenset[str]) -> dict[str, Any]:
+    """Drop the keys of `later` whose value is at its default ("", 0 or empty)."""
+    return {key: value for key, value in values.items() if not (key in later and not value)}
 
 
 def write_run_arguments(out_dir: str | Path, arguments: dict[str, Any]) -> None:
