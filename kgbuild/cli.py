@@ -108,6 +108,13 @@ def train_command(
     unlabelled_limit: Annotated[int, typer.Option(help="At most this many documents of each corpus (0: all).")] = 0,
     distil_weight: Annotated[float, typer.Option(help="Weight of the teacher's soft targets.")] = 1.0,
     temperature: Annotated[float, typer.Option(help="Distillation temperature.")] = 2.0,
+    gold_floor: Annotated[
+        float | None,
+        typer.Option(
+            help="With --teacher: raise the teacher's margin for a gold relation to at least this (logits), so "
+            "that its soft targets never argue against the gold labels (unset: the teacher's as they are)."
+        ),
+    ] = None,
     resume: Annotated[
         Path | None,
         typer.Option(
@@ -158,6 +165,7 @@ def _train(arguments: dict[str, Any], resume: bool) -> dict[str, Any]:
         "unlabelled_limit": 0,
         "distil_weight": 1.0,
         "temperature": 2.0,
+        "gold_floor": None,
         "cache_frozen": "off",
         **arguments,
     }
@@ -192,7 +200,7 @@ def _train(arguments: dict[str, Any], resume: bool) -> dict[str, Any]:
     )
     soft_targets, distillation = None, None
     if a["teacher"] is not None:
-        distillation = Distillation(a["distil_weight"], a["temperature"])
+        distillation = Distillation(a["distil_weight"], a["temperature"], a["gold_floor"])
         examples, soft_targets, config = _teacher_targets(a, examples, config, resume)
     # Paths made absolute, so that --resume from another directory reads the same files.
     record = {k: str(Path(v).resolve()) if isinstance(v, Path) else v for k, v in a.items()}

@@ -109,6 +109,8 @@ def soft_loss(
     targets: Sequence[SoftTargets],
     sentences: int,
     temperature: float = 2.0,
+    gold: Sequence[Tensor] | None = None,
+    gold_floor: float = 0.0,
 ) -> Tensor:
     """Return the student's distance to the teacher's soft targets over a batch, scaled by ``T^2``.
 
@@ -118,6 +120,10 @@ def soft_loss(
             for an example with fewer than two entities.
         sentences: sentences in the batch: the span term is summed over spans and averaged per
             sentence, as the gold entity loss is.
+        gold: per example with scored pairs (in order), its ``(pairs, relations + 1)`` gold labels;
+            where one is set, the teacher's margin is raised to at least `gold_floor`, so that the
+            soft target never argues against a gold relation the teacher missed (a rare relation's,
+            such as kinship, most often).
 
     """
     span_terms = []
@@ -129,6 +135,7 @@ def soft_loss(
         span_terms.append(F.kl_div(student, teacher, log_target=True, reduction="sum"))
     loss = torch.stack(span_terms).sum() / max(sentences, 1)
     pair_terms = []
+    labels = iter(gold) if gold is not None else None
     for logits, target in zip(pair_scores, targets, strict=True):
         if logits is not None and logits.shape[0]:
             if logits.shape[0] != target.margins.shape[0]:
@@ -136,7 +143,10 @@ def soft_loss(
                     f"teacher scored {target.margins.shape[0]} entity pairs, the student {logits.shape[0]}"
                 )
             margins = logits[:, 1:] - logits[:, :1]
-            soft = torch.sigmoid(target.margins.float() / temperature)
+            taught = target.margins.float()
+            if labels is not None:
+                taught = torch.where(next(labels)[:, 1:] > 0, taught.clamp(min=gold_floor), taught)
+            soft = torch.sigmoid(taught / temperature)
             bce = F.binary_cross_entropy_with_logits(margins / temperature, soft, reduction="none")
             pair_terms.append(bce.sum(1).mean())
     if pair_terms:

@@ -86,6 +86,7 @@ class Distillation:
 
     weight: float = 1.0
     temperature: float = 2.0
+    gold_floor: float | None = None  # a gold relation's teacher margin is raised to at least this (logits)
 
     def __post_init__(self) -> None:
         """Reject values that cannot train."""
@@ -93,6 +94,12 @@ class Distillation:
             raise ValueError(
                 f"distillation weight must be >= 0 and temperature > 0, got {self.weight}, {self.temperature}"
             )
+
+    def key(self) -> str:
+        """Return what the run fingerprint records: the gold floor only when set (older runs still resume)."""
+        if self.gold_floor is None:
+            return f"Distillation(weight={self.weight}, temperature={self.temperature})"
+        return repr(self)
 
 
 def is_document_level(examples: Sequence[Example]) -> bool:
@@ -180,7 +187,9 @@ def train(
         raise ValueError("caching the frozen layers needs --train-layers N (the layers below N are cached)")
     if soft_targets is not None and len(soft_targets) != len(train_examples):
         raise ValueError(f"got {len(soft_targets)} soft targets for {len(train_examples)} training examples")
-    teacher = f"{distillation}|{_targets_digest(soft_targets)}" if soft_targets is not None else ""
+    teacher = ""
+    if soft_targets is not None:
+        teacher = f"{distillation.key() if distillation else None}|{_targets_digest(soft_targets)}"
     run_key = checkpoint_fingerprint(
         config.to_json(), asdict(settings), [*train_examples, *dev_examples], f"{init}|{type_constraints}|{teacher}"
     )
@@ -445,6 +454,9 @@ def batch_loss(
     if relation_logits:
         loss = loss + threshold_loss(torch.cat(relation_logits), torch.cat(relation_labels))
     if soft is not None and distillation is not None and distillation.weight:
-        teacher = soft_loss(logits, valid, per_row, soft, sentences, distillation.temperature)
+        gold = relation_labels if distillation.gold_floor is not None else None
+        teacher = soft_loss(
+            logits, valid, per_row, soft, sentences, distillation.temperature, gold, distillation.gold_floor or 0.0
+        )
         loss = loss + distillation.weight * teacher
     return loss

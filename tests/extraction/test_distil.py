@@ -55,12 +55,37 @@ def test_a_student_of_another_architecture_moves_towards_its_teacher(teacher, ti
         out = tmp_path / f"student-{weight}"
         distil = Distillation(weight=weight, temperature=2.0)
         metrics = train(tiny_examples, [], out, config, settings, False, soft_targets=targets, distillation=distil)
-        assert metrics["distillation"] == {"weight": weight, "temperature": 2.0}
+        assert metrics["distillation"] == {"weight": weight, "temperature": 2.0, "gold_floor": None}
         assert metrics["config"]["relation_types"] == list(labels.relation_types)  # the teacher's labels, kept
         student = RelationExtractor.load(out)
         student.model.tokenizer_ = student.tokenizer
         distances.append(_student_loss(student.model, tiny_examples, targets))
     assert distances[1] < 0.7 * distances[0]
+
+
+def test_a_gold_floor_stops_the_teacher_arguing_against_a_gold_relation():
+    import torch
+
+    from kgbuild.extraction.distil import SoftTargets
+
+    # One text of two words and two entities: two ordered pairs, two relations. The teacher is sure
+    # that nothing holds; the gold labels say that relation 1 holds from entity 0 to entity 1.
+    spans = torch.zeros(2, 1, 3)
+    target = SoftTargets(spans.log_softmax(-1).half(), torch.full((2, 2), -6.0).half())
+    gold = torch.zeros(2, 3)
+    gold[0, 2] = 1
+    student = torch.zeros(2, 3, requires_grad=True)  # (pairs, threshold + relations): every margin 0
+    valid = torch.ones(1, 2, 1, dtype=torch.bool)
+
+    def pull(**floor: object) -> torch.Tensor:
+        student.grad = None
+        soft_loss(spans[None], valid, [student], [target], 1, 2.0, **floor).backward()  # type: ignore[arg-type]
+        return student.grad[:, 2]  # d loss / d margin of relation 1 (logit 2 minus the threshold logit 0)
+
+    as_taught, floored = pull(), pull(gold=[gold], gold_floor=2.0)
+    assert as_taught[0] > 0  # the teacher alone pushes the gold relation's margin down
+    assert floored[0] < 0  # with the floor, up: its target is now sigmoid(2 / 2)
+    assert floored[1] == pytest.approx(float(as_taught[1]))  # a pair without gold relations is taught as before
 
 
 def test_soft_targets_round_trip_through_their_cache(teacher, tiny_examples, tmp_path):
