@@ -198,7 +198,7 @@ def _train(arguments: dict[str, Any], resume: bool) -> dict[str, Any]:
         pair_features=a["pair_features"],
         name=a["name"] or out.name,
     )
-    soft_targets, distillation = None, None
+    soft_targets, distillation, labelled = None, None, len(examples)
     if a["teacher"] is not None:
         distillation = Distillation(a["distil_weight"], a["temperature"], a["gold_floor"])
         examples, soft_targets, config = _teacher_targets(a, examples, config, resume)
@@ -218,6 +218,7 @@ def _train(arguments: dict[str, Any], resume: bool) -> dict[str, Any]:
         run_arguments=record,
         soft_targets=soft_targets,
         distillation=distillation,
+        pseudo_labelled=len(examples) - labelled,
     )
 
 

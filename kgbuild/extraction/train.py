@@ -121,6 +121,7 @@ def train(
     run_arguments: dict[str, Any] | None = None,
     soft_targets: Sequence[SoftTargets] | None = None,
     distillation: Distillation | None = None,
+    pseudo_labelled: int = 0,
 ) -> dict[str, Any]:
     """Train on `train_examples`, stop early on `dev_examples`, save the best model to `out_dir`.
 
@@ -142,7 +143,9 @@ def train(
     configuration and data, and ends with the model an uninterrupted run would have written.
 
     With `soft_targets` (a teacher's, one per training example; see `kgbuild.extraction.distil`),
-    the student also learns from them, weighted by `distillation`.
+    the student also learns from them, weighted by `distillation`. The last `pseudo_labelled` training
+    examples carry the teacher's labels, not gold ones: they are trained on, but only the gold-labelled
+    examples decide the type signatures and converse pairs at calibration.
 
     Raises:
         CheckpointError: `resume` without a usable state; or, without `resume`, an interrupted run's
@@ -325,10 +328,11 @@ def train(
     assert best is not None  # the loop ran at least one epoch (epochs > 0)
     model.load_state_dict(best[2])
     extractor = RelationExtractor(model.eval(), tokenizer)
+    gold_examples = train_examples[: len(train_examples) - pseudo_labelled]
     if dev_examples:
-        calibration = calibrate(extractor, train_examples, dev_examples, metric, type_constraints)
+        calibration = calibrate(extractor, gold_examples, dev_examples, metric, type_constraints)
     else:
-        calibration = constrain_types(extractor, train_examples, type_constraints)
+        calibration = constrain_types(extractor, gold_examples, type_constraints)
     log.info("calibrated: %s", json.dumps(calibration))
     config = model.config
     final = evaluate(extractor, dev_examples) if dev_examples else None

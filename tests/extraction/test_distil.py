@@ -88,6 +88,32 @@ def test_a_gold_floor_stops_the_teacher_arguing_against_a_gold_relation():
     assert floored[1] == pytest.approx(float(as_taught[1]))  # a pair without gold relations is taught as before
 
 
+def test_pseudo_labels_train_the_student_but_do_not_decide_its_type_signatures(teacher, tiny_examples, tmp_path):
+    from kgbuild.extraction.datasets import relation_signatures
+    from kgbuild.records import RelationAnnotation
+
+    gold = list(tiny_examples)
+    labels = teacher.config
+    first = next(x for x in gold if len(x.entities) >= 2)
+    head, tail = first.entities[1].type, first.entities[0].type
+    seen = set(relation_signatures(gold))
+    label = next(k for k in labels.relation_types if (k, head, tail) not in seen)
+    odd = replace(first, relations=(RelationAnnotation(1, 0, label),))  # a pseudo-label no gold text has
+    examples = [*gold, odd]
+    targets = teach(teacher, examples)
+    config = replace(labels, relation_signatures=(), relation_threshold=0.0, name="student")
+    settings = TrainSettings(epochs=1, batch_size=4, seed=4)
+    signatures = []
+    for pseudo in (0, 1):
+        out = tmp_path / f"student-{pseudo}"
+        metrics = train(examples, [], out, config, settings, soft_targets=targets, pseudo_labelled=pseudo)
+        signatures.append({tuple(s) for s in metrics["config"]["relation_signatures"]})
+    unseen = (label, head, tail)
+    assert unseen in signatures[0]
+    assert unseen not in signatures[1]
+    assert signatures[1] == signatures[0] - {unseen}
+
+
 def test_soft_targets_round_trip_through_their_cache(teacher, tiny_examples, tmp_path):
     targets = teach(teacher, tiny_examples)
     save_targets(tmp_path / "teacher.pt", tiny_examples, targets)
