@@ -72,6 +72,13 @@ def train_command(
     pair_features: Annotated[
         str, typer.Option(help="Relation-head inputs: attention, or attention+between (adds between-mention context).")
     ] = "attention+between",
+    class_balance: Annotated[
+        float,
+        typer.Option(
+            help="Class-balanced relation loss: weigh a gold relation by its label's rarity, with this "
+            "effective-number beta (e.g. 0.995; 0: off)."
+        ),
+    ] = 0.0,
     threads: Annotated[int, typer.Option(help="Torch threads (0: torch's default).")] = 0,
     name: Annotated[str, typer.Option(help="Model name recorded in its config and provenance.")] = "",
     type_constraints: TypeConstraints = True,
@@ -160,6 +167,7 @@ def _train(arguments: dict[str, Any], resume: bool) -> dict[str, Any]:
         "temperature": 2.0,
         "gold_floor": None,
         "cache_frozen": "off",
+        "class_balance": 0.0,
         **arguments,
     }
     settings = TrainSettings(
@@ -173,6 +181,7 @@ def _train(arguments: dict[str, Any], resume: bool) -> dict[str, Any]:
         threads=a["threads"] or None,
         ema=a["ema"],
         cache_frozen="" if a["cache_frozen"] == "off" else a["cache_frozen"],
+        class_balance=a["class_balance"],
     )
     if a["no_dev"] and (a["dev"] is not None or a["holdout"]):
         raise fail("--no-dev excludes --dev and --holdout")

@@ -13,6 +13,7 @@ import random
 import shutil
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -36,6 +37,7 @@ from kgbuild.extraction.model import (
     JointExtractor,
     all_pairs,
     build_model,
+    class_weights,
     load_model,
     save_model,
     threshold_loss,
@@ -66,6 +68,9 @@ class TrainSettings:
     # With train_layers: run the frozen lower layers once, in eval mode, and train the top layers from
     # their cached states, kept as "float32" or "float16" ("": off; see kgbuild.extraction.frozen).
     cache_frozen: str = ""
+    # Class-balanced relation loss: a gold relation's term is weighted by the effective-number ratio of
+    # its label (beta, e.g. 0.995; 0: off; see kgbuild.extraction.model.class_weights).
+    class_balance: float = 0.0
 
     def __post_init__(self) -> None:
         """Reject values that cannot train."""
@@ -76,6 +81,8 @@ class TrainSettings:
             raise ValueError(f"ema must be in [0, 1), got {self.ema}")
         if self.metric not in METRICS:
             raise ValueError(f"metric must be one of {', '.join(METRICS)}, got {self.metric!r}")
+        if not 0.0 <= self.class_balance < 1.0:
+            raise ValueError(f"class_balance must be in [0, 1), got {self.class_balance}")
         if self.cache_frozen not in ("", "float32", "float16"):
             raise ValueError(f"cache_frozen must be float32 or float16 (or off), got {self.cache_frozen!r}")
 
@@ -221,6 +228,12 @@ def train(
 
         cache = state_dir(out_dir) / "frozen.pt"
         lower = frozen_states(model, encoded, cache, run_key, settings.cache_frozen, settings.batch_size)
+    gold_examples = train_examples[: len(train_examples) - pseudo_labelled]
+    weights = None
+    if settings.class_balance:
+        counts = Counter(r.label for x in gold_examples for r in x.relations)
+        weights = class_weights([counts[label] for label in config.relation_types], settings.class_balance)
+        log.info("class-balanced relation loss: weights %.2f to %.2f", weights.min(), weights.max())
     optimizer = _optimizer(model, settings)
     steps_per_epoch = -(-len(train_examples) // settings.batch_size)
     total_steps = steps_per_epoch * settings.epochs
@@ -267,7 +280,13 @@ def train(
             soft = [soft_targets[i] for i in batch] if soft_targets is not None else None
             cached = [lower.of(i) for i in batch] if lower is not None else None
             loss = batch_loss(
-                model, [train_examples[i] for i in batch], [encoded[i] for i in batch], soft, distillation, cached
+                model,
+                [train_examples[i] for i in batch],
+                [encoded[i] for i in batch],
+                soft,
+                distillation,
+                cached,
+                weights,
             )
             optimizer.zero_grad()
             loss.backward()  # type: ignore[no-untyped-call]
@@ -328,7 +347,6 @@ def train(
     assert best is not None  # the loop ran at least one epoch (epochs > 0)
     model.load_state_dict(best[2])
     extractor = RelationExtractor(model.eval(), tokenizer)
-    gold_examples = train_examples[: len(train_examples) - pseudo_labelled]
     if dev_examples:
         calibration = calibrate(extractor, gold_examples, dev_examples, metric, type_constraints)
     else:
@@ -420,12 +438,14 @@ def batch_loss(
     soft: Sequence[SoftTargets] | None = None,
     distillation: Distillation | None = None,
     lower: Sequence[Sequence[Tensor]] | None = None,
+    weights: Tensor | None = None,
 ) -> Tensor:
     """Entity span loss plus adaptive-threshold relation loss over a batch, gold entities given.
 
     With `soft` targets (a teacher's, one per example) and `distillation` settings, the distance to
     them is added with its weight, on the same forward pass (`kgbuild.extraction.distil`). With
     `lower` (the cached frozen layers' states of each example's windows), only the top layers run.
+    With `weights` (per relation, `class_weights`), the relation loss is class-balanced.
     """
     config = model.config
     words, word_mask = model.encode(encoded, lower)
@@ -456,7 +476,7 @@ def batch_loss(
         relation_logits.append(scored)
         relation_labels.append(labels)
     if relation_logits:
-        loss = loss + threshold_loss(torch.cat(relation_logits), torch.cat(relation_labels))
+        loss = loss + threshold_loss(torch.cat(relation_logits), torch.cat(relation_labels), weights)
     if soft is not None and distillation is not None and distillation.weight:
         gold = relation_labels if distillation.gold_floor is not None else None
         teacher = soft_loss(

@@ -4,7 +4,7 @@ import torch
 from kgbuild.errors import LabelError, ModelLoadError
 from kgbuild.extraction.extractor import RelationExtractor, chunk_bounds
 from kgbuild.extraction.features import encode_words
-from kgbuild.extraction.model import all_pairs, build_model, load_model, save_model, threshold_loss
+from kgbuild.extraction.model import all_pairs, build_model, class_weights, load_model, save_model, threshold_loss
 from kgbuild.records import EntityAnnotation, Span, TokenizedText
 
 
@@ -170,3 +170,23 @@ def test_a_converse_lifts_the_pair_read_the_other_way_and_nothing_else() -> None
     assert converse_margins(margin, 3, []) is margin
     symmetric = converse_margins(margin, 3, [(0, 0)])  # a label its own converse: both ways alike
     assert symmetric[pairs.index([0, 1]), 0] == symmetric[pairs.index([1, 0]), 0] == 2.0
+
+
+def test_class_weights_lift_rare_labels_and_leave_the_most_frequent_at_one():
+    weights = class_weights([1000, 100, 10, 0], beta=0.99)
+    assert weights[0] == 1.0 and weights[1] == pytest.approx(1.0)  # threshold column, most frequent label
+    assert 1.0 < weights[2] < weights[3]  # rarer weighs more
+    assert weights[3] < 1 / (1 - 0.99)
+    assert weights[4] == 1.0  # a label without examples
+    with pytest.raises(ValueError, match="beta"):
+        class_weights([3], beta=1.0)
+
+
+def test_a_weighted_gold_relation_costs_more_when_it_falls_below_the_threshold():
+    labels = torch.tensor([[0.0, 0.0, 1.0]])
+    missed = torch.tensor([[0.0, 0.0, -2.0]])  # the gold relation 2 is below the threshold
+    plain = threshold_loss(missed, labels)
+    weighted = threshold_loss(missed, labels, torch.tensor([1.0, 1.0, 3.0]))
+    other = threshold_loss(missed, labels, torch.tensor([1.0, 3.0, 1.0]))  # only the gold label's weight counts
+    assert float(weighted) > float(plain)
+    assert float(other) == pytest.approx(float(plain))

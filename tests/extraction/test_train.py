@@ -30,6 +30,18 @@ def test_training_is_deterministic_for_a_seed(tiny_config, tiny_examples, tmp_pa
     assert (tmp_path / "a" / "heads.safetensors").read_bytes() == (tmp_path / "b" / "heads.safetensors").read_bytes()
 
 
+def test_class_balance_weighs_the_relation_loss_and_is_recorded(tiny_config, tiny_examples, tmp_path):
+    from dataclasses import replace
+
+    plain = replace(OVERFIT, epochs=1)
+    balanced = replace(plain, class_balance=0.9)
+    first = train(tiny_examples, tiny_examples, tmp_path / "a", tiny_config, plain, progress=False)
+    second = train(tiny_examples, tiny_examples, tmp_path / "b", tiny_config, balanced, progress=False)
+    # The same seed and data: the first epoch's loss differs only by the rarer labels' weights (> 1).
+    assert second["history"][0]["loss"] > first["history"][0]["loss"]
+    assert second["settings"]["class_balance"] == 0.9
+
+
 def test_document_level_data_trains_on_multi_mention_entities(tiny_config, tmp_path):
     from dataclasses import replace
 
