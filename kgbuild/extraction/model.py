@@ -36,7 +36,7 @@ from kgbuild.settings import DEFAULT_BASE_MODEL, resolve_base_model
 FORMAT_VERSION = 1
 # LoRA's target modules by encoder architecture (transformers' ``model_type``): attention and MLP projections.
 LORA_TARGETS = {"bert": ("query", "key", "value", "dense"), "mpnet": ("q", "k", "v", "o", "dense")}
-_NEG = -1e4
+MASKED = -1e4  # the score of a masked position: exp() of it is 0 in float32 and bfloat16
 PAIR_FEATURES = ("attention", "attention+between")
 _DISTANCE_BUCKETS = (0, 1, 2, 3, 4, 7, 15, 31, 63, 1_000_000)
 
@@ -223,7 +223,7 @@ class JointExtractor(nn.Module):
         length = start.shape[1]
         width = self.config.max_span_width
         end = F.pad(end, (0, 0, 0, width - 1))
-        inner_padded = F.pad(inner, (0, 0, 0, width - 1), value=_NEG)
+        inner_padded = F.pad(inner, (0, 0, 0, width - 1), value=MASKED)
         running = inner
         states = []
         for k in range(width):
@@ -241,7 +241,7 @@ class JointExtractor(nn.Module):
         start, end, inner = (part[row] for part in parts)
         positions = torch.arange(inner.shape[0], device=inner.device)
         inside = (positions[None] >= spans[:, :1]) & (positions[None] < spans[:, 1:])
-        pooled = inner[None].masked_fill(~inside[..., None], _NEG).max(1).values
+        pooled = inner[None].masked_fill(~inside[..., None], MASKED).max(1).values
         widths = (spans[:, 1] - spans[:, 0]).clamp(max=self.config.max_span_width)
         states: Tensor = start[spans[:, 0]] + end[spans[:, 1] - 1] + pooled + self.width_embedding(widths)
         return states
@@ -266,11 +266,11 @@ class JointExtractor(nn.Module):
 
         """
         count = int(entity_types.shape[0])
-        grouped = mention_states.new_full((count, mention_states.shape[0], self.hidden), _NEG)
+        grouped = mention_states.new_full((count, mention_states.shape[0], self.hidden), MASKED)
         grouped[mention_entity, torch.arange(mention_states.shape[0], device=grouped.device)] = mention_states
         entities = torch.logsumexp(grouped, dim=1)
         scores = self.context_query(entities) @ words.T / math.sqrt(self.hidden)
-        attention = scores.masked_fill(~word_mask[None], _NEG).softmax(-1)
+        attention = scores.masked_fill(~word_mask[None], MASKED).softmax(-1)
         heads, tails = pairs[:, 0], pairs[:, 1]
         weights = attention[heads] * attention[tails]
         context = (weights / (weights.sum(1, keepdim=True) + 1e-5)) @ words
@@ -308,38 +308,6 @@ def _between(words: Tensor, spans: Tensor, mention_entity: Tensor, pairs: Tensor
     inside = ((positions[None] >= gap[:, :1]) & (positions[None] < gap[:, 1:])).to(words.dtype)
     between = (inside @ words) / inside.sum(1, keepdim=True).clamp(min=1)
     return between, torch.tensor(buckets, dtype=torch.long, device=words.device)
-
-
-def threshold_loss(logits: Tensor, labels: Tensor, weights: Tensor | None = None) -> Tensor:
-    """ATLOP's adaptive-threshold loss; `labels` is multi-hot ``(pairs, relations + 1)``, column 0 unused.
-
-    With `weights` ``(relations + 1,)``, a gold relation's term (its logit above the threshold's) is
-    weighted by its label's weight: class-balanced training (see `class_weights`).
-    """
-    labels = labels.clone()
-    labels[:, 0] = 0
-    threshold = torch.zeros_like(labels)
-    threshold[:, 0] = 1
-    positive = logits.masked_fill((labels + threshold) == 0, _NEG)
-    loss_positive = -(F.log_softmax(positive, -1) * (labels if weights is None else labels * weights)).sum(1)
-    negative = logits.masked_fill(labels == 1, _NEG)
-    loss_negative = -(F.log_softmax(negative, -1) * threshold).sum(1)
-    return (loss_positive + loss_negative).mean()
-
-
-def class_weights(counts: Sequence[int], beta: float) -> Tensor:
-    """Return ``(relations + 1,)`` loss weights from each relation's training count (threshold column: 1).
-
-    The "effective number" of ``n`` examples is ``(1 - beta^n) / (1 - beta)`` (Cui et al., 2019); a
-    label's weight is the most frequent label's effective number over its own, so the most frequent
-    label keeps weight 1 and rarer ones weigh more (ratio at most ``1 / (1 - beta)``). A label without
-    examples gets 1.
-    """
-    if not 0.0 < beta < 1.0:
-        raise ValueError(f"class-balance beta must be in (0, 1), got {beta}")
-    effective = [(1 - beta**n) / (1 - beta) for n in counts]
-    top = max(effective, default=1.0)
-    return torch.tensor([1.0] + [top / e if n else 1.0 for n, e in zip(counts, effective, strict=True)])
 
 
 def all_pairs(count: int, device: torch.device | None = None) -> Tensor:

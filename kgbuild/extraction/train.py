@@ -32,15 +32,14 @@ from kgbuild.extraction.distil import SoftTargets, pair_logits, soft_loss
 from kgbuild.extraction.evaluate import evaluate
 from kgbuild.extraction.extractor import RelationExtractor
 from kgbuild.extraction.features import EncodedText, encode_words
+from kgbuild.extraction.losses import class_weights, threshold_loss
 from kgbuild.extraction.model import (
     ExtractorConfig,
     JointExtractor,
     all_pairs,
     build_model,
-    class_weights,
     load_model,
     save_model,
-    threshold_loss,
 )
 from kgbuild.records import Example
 

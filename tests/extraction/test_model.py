@@ -4,7 +4,8 @@ import torch
 from kgbuild.errors import LabelError, ModelLoadError
 from kgbuild.extraction.extractor import RelationExtractor, chunk_bounds
 from kgbuild.extraction.features import encode_words
-from kgbuild.extraction.model import all_pairs, build_model, class_weights, load_model, save_model, threshold_loss
+from kgbuild.extraction.losses import class_weights, threshold_loss
+from kgbuild.extraction.model import all_pairs, build_model, load_model, save_model
 from kgbuild.records import EntityAnnotation, Span, TokenizedText
 
 

@@ -1,0 +1,43 @@
+"""Relation-classification losses: ATLOP's adaptive threshold, and class-balanced weights for it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F  # noqa: N812
+from torch import Tensor
+
+from kgbuild.extraction.model import MASKED
+
+
+def threshold_loss(logits: Tensor, labels: Tensor, weights: Tensor | None = None) -> Tensor:
+    """ATLOP's adaptive-threshold loss; `labels` is multi-hot ``(pairs, relations + 1)``, column 0 unused.
+
+    With `weights` ``(relations + 1,)``, a gold relation's term (its logit above the threshold's) is
+    weighted by its label's weight: class-balanced training (see `class_weights`).
+    """
+    labels = labels.clone()
+    labels[:, 0] = 0
+    threshold = torch.zeros_like(labels)
+    threshold[:, 0] = 1
+    positive = logits.masked_fill((labels + threshold) == 0, MASKED)
+    loss_positive = -(F.log_softmax(positive, -1) * (labels if weights is None else labels * weights)).sum(1)
+    negative = logits.masked_fill(labels == 1, MASKED)
+    loss_negative = -(F.log_softmax(negative, -1) * threshold).sum(1)
+    return (loss_positive + loss_negative).mean()
+
+
+def class_weights(counts: Sequence[int], beta: float) -> Tensor:
+    """Return ``(relations + 1,)`` loss weights from each relation's training count (threshold column: 1).
+
+    The "effective number" of ``n`` examples is ``(1 - beta^n) / (1 - beta)`` (Cui et al., 2019); a
+    label's weight is the most frequent label's effective number over its own, so the most frequent
+    label keeps weight 1 and rarer ones weigh more (ratio at most ``1 / (1 - beta)``). A label without
+    examples gets 1.
+    """
+    if not 0.0 < beta < 1.0:
+        raise ValueError(f"class-balance beta must be in (0, 1), got {beta}")
+    effective = [(1 - beta**n) / (1 - beta) for n in counts]
+    top = max(effective, default=1.0)
+    return torch.tensor([1.0] + [top / e if n else 1.0 for n, e in zip(counts, effective, strict=True)])
