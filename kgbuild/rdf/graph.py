@@ -38,11 +38,16 @@ class GraphStats:
     """What building one document's graph wrote and rejected."""
 
     entities: int = 0
-    triples: int = 0
+    statements: int = 0  # relations written, each with its provenance (two may state one triple)
     rejected: int = 0
-    confidence_sum: float = 0.0
+    confidence_sum: float = 0.0  # over the statements
     rejected_examples: list[str] = field(default_factory=list)
     written: set[tuple[str, str, str]] = field(default_factory=set)  # the distinct (s, p, o) triples
+
+    @property
+    def triples(self) -> int:
+        """Distinct triples written: two statements of one triple (two entities resolved to one node) count once."""
+        return len(self.written)
 
 
 def _sentence(parsed: ParsedDocument, *spans: Span) -> tuple[str, int]:
@@ -135,7 +140,7 @@ def add_document(
             (KG.extractedBy, model_iri),
         ):
             graph.add((statement, p, o))
-        stats.triples += 1
+        stats.statements += 1
         stats.written.add((str(subject), str(prop), str(obj)))
         stats.confidence_sum += relation.confidence
     return stats
