@@ -28,16 +28,17 @@ def threshold_loss(logits: Tensor, labels: Tensor, weights: Tensor | None = None
     return (loss_positive + loss_negative).mean()
 
 
-def class_weights(counts: Sequence[int], beta: float) -> Tensor:
+def class_weights(counts: Sequence[int], beta: float, cap: float = 10.0) -> Tensor:
     """Return ``(relations + 1,)`` loss weights from each relation's training count (threshold column: 1).
 
     The "effective number" of ``n`` examples is ``(1 - beta^n) / (1 - beta)`` (Cui et al., 2019); a
     label's weight is the most frequent label's effective number over its own, so the most frequent
-    label keeps weight 1 and rarer ones weigh more (ratio at most ``1 / (1 - beta)``). A label without
+    label keeps weight 1 and rarer ones weigh more, up to `cap` (uncapped, a label seen once would
+    weigh ``1 / (1 - beta)`` times the most frequent one's: 200 at beta 0.995). A label without
     examples gets 1.
     """
     if not 0.0 < beta < 1.0:
         raise ValueError(f"class-balance beta must be in (0, 1), got {beta}")
     effective = [(1 - beta**n) / (1 - beta) for n in counts]
     top = max(effective, default=1.0)
-    return torch.tensor([1.0] + [top / e if n else 1.0 for n, e in zip(counts, effective, strict=True)])
+    return torch.tensor([1.0] + [min(top / e, cap) if n else 1.0 for n, e in zip(counts, effective, strict=True)])

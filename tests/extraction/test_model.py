@@ -174,11 +174,11 @@ def test_a_converse_lifts_the_pair_read_the_other_way_and_nothing_else() -> None
 
 
 def test_class_weights_lift_rare_labels_and_leave_the_most_frequent_at_one():
-    weights = class_weights([1000, 100, 10, 0], beta=0.99)
+    weights = class_weights([1000, 100, 30, 0, 1], beta=0.99)
     assert weights[0] == 1.0 and weights[1] == pytest.approx(1.0)  # threshold column, most frequent label
-    assert 1.0 < weights[2] < weights[3]  # rarer weighs more
-    assert weights[3] < 1 / (1 - 0.99)
+    assert 1.0 < weights[2] < weights[3] < 10.0  # rarer weighs more
     assert weights[4] == 1.0  # a label without examples
+    assert weights[5] == 10.0  # a label seen once: capped (uncapped it would be about 100)
     with pytest.raises(ValueError, match="beta"):
         class_weights([3], beta=1.0)
 
