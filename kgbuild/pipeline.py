@@ -9,7 +9,7 @@ from itertools import chain, groupby, islice
 from typing import TYPE_CHECKING, Protocol, cast
 
 from kgbuild.records import Document, Extraction, ParsedDocument, TokenizedText
-from kgbuild.sections import SECTION_CHARS
+from kgbuild.sections import SECTION_CHARS, SECTIONS_VERSION
 
 if TYPE_CHECKING:
     from kgbuild.corpus import CorpusProblem
@@ -313,7 +313,7 @@ def build_knowledge_graph(
             elif longest is not None and len(item.text) > longest:
                 report.failed.append(f"{item.id}: {len(item.text):,} characters, over the {longest:,} read at most")
             else:
-                sectioned = f"@sections-{section_chars}" if len(item.text) > section_chars else ""
+                sectioned = f"@sections-{section_chars}-v{SECTIONS_VERSION}" if len(item.text) > section_chars else ""
                 digests[item.id] = content_hash(item, model_key + sectioned)
                 if finished.get(item.id) == digests[item.id]:
                     report.skipped_unchanged += 1

@@ -265,6 +265,43 @@ def _short_form_candidates(entities: list[PredictedEntity], surfaces: list[str])
     return pools
 
 
+class LongForms:
+    """Names resolved so far (in earlier sections of a long document), for a later short form to join.
+
+    Indexed as `_short_form_candidates` indexes one document: a person's name by its first and last
+    word, anything else's by its acronym; a title key by the name the title gives its subject.
+    """
+
+    def __init__(self) -> None:
+        self._index: dict[str, set[tuple[str, str]]] = defaultdict(set)  # word or acronym -> {(key, type)}
+
+    def add(self, key: str, entity_type: str) -> None:
+        """Remember a resolved entity's key."""
+        name = title_name(key)
+        words = _words(name)
+        if entity_type in PERSON_TYPES and words:
+            self._index[f"^{words[0]}"].add((key, entity_type))
+            self._index[f"${words[-1]}"].add((key, entity_type))
+        else:
+            self._index[f"@{_acronym(name)}"].add((key, entity_type))
+
+    def long_form(self, name: str, entity_type: str) -> str | None:
+        """Return the one remembered key of this type that `name` shortens; None for none or several."""
+        words = _words(name)
+        if not words:
+            return None
+        if entity_type in PERSON_TYPES:
+            pool = self._index.get(f"^{words[0]}", set()) | self._index.get(f"${words[-1]}", set())
+        else:
+            pool = self._index.get(f"@{name.replace('.', '')}", set())
+        found = {
+            key.casefold(): key
+            for key, kind in pool
+            if kind == entity_type and _short_form_of(name, title_name(key), entity_type)
+        }
+        return next(iter(found.values())) if len(found) == 1 else None
+
+
 def resolve_document(parsed: ParsedDocument, extraction: Extraction) -> ResolvedDocument:
     """Merge short forms into long forms and one name's readings, and key the title entity by the title."""
     entities = [entity for entity in extraction.entities if entity.mentions]

@@ -6,9 +6,10 @@ and turns each section into triples on its own, so only one section's words, ent
 are held at a time; each section's words keep their character offsets in the whole document, so
 provenance (sentence, ``kg:subjectStart``...) points into the whole text. Across sections, entities of
 one name and identity group are one node already (their IRIs are minted from both); `DocumentSections`
-also gives them the label the first section gave, so a node is not labelled twice. Resolution that
-needs two sections at once (a short form in one, its long form in another) is not done. Shorter
-documents are not touched: their graphs are byte for byte what they were.
+also gives them the label the first section gave, so a node is not labelled twice, and joins a name
+new in a later section to the one earlier name it is a short form of ("Smith" after "John Smith"
+two sections before), as resolution does inside a section. Shorter documents are not touched: their
+graphs are byte for byte what they were.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from kgbuild.parsing import piece_bounds
 from kgbuild.records import Document, ParsedDocument
-from kgbuild.resolution import ResolvedDocument
+from kgbuild.resolution import LongForms, ResolvedDocument
 
 if TYPE_CHECKING:
     from kgbuild.rdf.graph import GraphStats
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
 # About 50 sample passages: at roughly 0.4 GB per MB of text held whole (2026-12-04), a section's state
 # stays near 0.1 GB, and a section is long enough that most names and their short forms share one.
 SECTION_CHARS = 200_000
+# Part of a sectioned document's content hash: a change to how sections join rebuilds those documents only.
+SECTIONS_VERSION = 2  # 2: a short form joins its long form across sections
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,23 +69,39 @@ class DocumentSections:
 
     def __init__(self) -> None:
         self._labels: dict[tuple[str, str], str] = {}  # (normalised key, identity group) -> first label
+        self._long_forms = LongForms()
+        self._joined: dict[tuple[str, str], str] = {}  # a short form joined once -> its long form's key
         self._lines: set[str] = set()
         self._triples: set[tuple[str, str, str]] = set()
         self.sentences = 0
         self.rejected = 0
 
     def join(self, resolved: ResolvedDocument) -> ResolvedDocument:
-        """Give each entity of a section the label its node got in an earlier section (its own one an alias)."""
+        """Join a section's entities to the nodes of earlier sections: same name, or a new short form of one.
+
+        An entity takes the label its node got first (its own becomes an alias). A name no earlier
+        section had, that shortens exactly one earlier name of its type, takes that name's key, and
+        keeps it in the sections after.
+        """
         from kgbuild.rdf.iris import normalize_label
         from kgbuild.rdf.ontology import identity_group
 
         entities = []
         for entity in resolved.entities:
-            label = self._labels.setdefault((normalize_label(entity.key), identity_group(entity.type)), entity.label)
+            group = identity_group(entity.type)
+            name = (normalize_label(entity.key), group)
+            if name not in self._labels:
+                long = self._joined.get(name) or self._long_forms.long_form(entity.key, entity.type)
+                if long is not None and (normalize_label(long), group) in self._labels:
+                    self._joined[name] = long  # the next section's "Smith" is this node too
+                    entity = replace(entity, key=long)
+            label = self._labels.setdefault((normalize_label(entity.key), group), entity.label)
             if label != entity.label:
                 aliases = tuple(dict.fromkeys(name for name in (entity.label, *entity.aliases) if name != label))
                 entity = replace(entity, label=label, aliases=aliases)
             entities.append(entity)
+        for entity in entities:
+            self._long_forms.add(entity.key, entity.type)
         return ResolvedDocument(resolved.parsed, tuple(entities), resolved.relations)
 
     @property

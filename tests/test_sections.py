@@ -134,6 +134,26 @@ def test_a_name_spelled_differently_in_a_later_section_keeps_its_first_label():
     ]
 
 
+def test_a_short_form_in_a_later_section_joins_its_one_long_form_in_an_earlier_one():
+    parsed = ParsedDocument(Document("d", "Rome"), TokenizedText(("Rome",)), (0,), (4,))
+    sections = DocumentSections()
+    sections.join(
+        ResolvedDocument(parsed, (_entity("John Smith", "PER"), _entity("North Atlantic Treaty Org", "ORG")), ())
+    )
+    later = sections.join(
+        ResolvedDocument(parsed, (_entity("Smith", "PER"), _entity("NATO", "ORG"), _entity("NAT", "ORG")), ())
+    )
+    assert [(e.key, e.label, e.aliases) for e in later.entities] == [
+        ("John Smith", "John Smith", ("Smith",)),
+        ("North Atlantic Treaty Org", "North Atlantic Treaty Org", ("NATO",)),
+        ("NAT", "NAT", ()),  # not its acronym
+    ]
+    sections.join(ResolvedDocument(parsed, (_entity("Mary Smith", "PER"),), ()))
+    last = sections.join(ResolvedDocument(parsed, (_entity("Smith", "PER"), _entity("Mary", "PER")), ()))
+    # "Smith" was joined to John Smith (now ambiguous, it stays with him); "Mary" has one long form
+    assert [(e.key, e.label) for e in last.entities] == [("John Smith", "John Smith"), ("Mary Smith", "Mary Smith")]
+
+
 def test_lines_and_triples_two_sections_write_are_kept_once_and_sorted():
     from kgbuild.rdf.graph import GraphStats
 
