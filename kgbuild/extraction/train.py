@@ -68,7 +68,7 @@ class TrainSettings:
     # their cached states, kept as "float32" or "float16" ("": off; see kgbuild.extraction.frozen).
     cache_frozen: str = ""
     # Class-balanced relation loss: a gold relation's term is weighted by the effective-number ratio of
-    # its label (beta, e.g. 0.995; 0: off; see kgbuild.extraction.model.class_weights).
+    # its label (beta, e.g. 0.995; 0: off; see kgbuild.extraction.losses.class_weights).
     class_balance: float = 0.0
 
     def __post_init__(self) -> None:
