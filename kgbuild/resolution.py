@@ -236,6 +236,27 @@ def _members(target: list[int]) -> dict[int, list[int]]:
     return members
 
 
+def _long_form_keys(name: str, entity_type: str) -> list[str]:
+    """Return the index keys under which `name` is found as a long form.
+
+    A person's name is found by its first and last word, anything else's by its acronym.
+    """
+    words = _words(name)
+    if entity_type in PERSON_TYPES:
+        return [f"^{words[0]}", f"${words[-1]}"] if words else []
+    return [f"@{_acronym(name)}"]
+
+
+def _short_form_keys(name: str, entity_type: str) -> list[str]:
+    """Return the index keys under which the long forms `name` could shorten are found (`_long_form_keys`)."""
+    words = _words(name)
+    if not words:
+        return []
+    if entity_type in PERSON_TYPES:
+        return [f"^{words[0]}", f"${words[-1]}"]
+    return [f"@{name.replace('.', '')}"]
+
+
 def _short_form_candidates(entities: list[PredictedEntity], surfaces: list[str]) -> list[list[int]]:
     """For each entity, the entities whose name it could shorten, longest name first.
 
@@ -244,32 +265,22 @@ def _short_form_candidates(entities: list[PredictedEntity], surfaces: list[str])
     """
     by_length = sorted(range(len(entities)), key=lambda i: -len(surfaces[i]))
     rank = {entity: position for position, entity in enumerate(by_length)}
-    first_word: dict[str, list[int]] = defaultdict(list)
-    last_word: dict[str, list[int]] = defaultdict(list)
-    acronym: dict[str, list[int]] = defaultdict(list)
-    words = [_words(surface) for surface in surfaces]
-    for index in by_length:
-        if words[index]:
-            first_word[words[index][0]].append(index)
-            last_word[words[index][-1]].append(index)
-        acronym[_acronym(surfaces[index])].append(index)
-    pools: list[list[int]] = []
-    for index, entity in enumerate(entities):
-        if not words[index]:
-            pools.append([])
-        elif entity.type in PERSON_TYPES:
-            pool = {*first_word.get(words[index][0], ()), *last_word.get(words[index][-1], ())}
-            pools.append(sorted(pool, key=rank.__getitem__))
-        else:
-            pools.append(acronym.get(surfaces[index].replace(".", ""), []))
+    index: dict[str, list[int]] = defaultdict(list)
+    for long in by_length:
+        for key in _long_form_keys(surfaces[long], entities[long].type):
+            index[key].append(long)
+    pools = []
+    for short, surface in zip(entities, surfaces, strict=True):
+        pool = {long for key in _short_form_keys(surface, short.type) for long in index.get(key, ())}
+        pools.append(sorted(pool, key=rank.__getitem__))
     return pools
 
 
 class LongForms:
     """Names resolved so far (in earlier sections of a long document), for a later short form to join.
 
-    Indexed as `_short_form_candidates` indexes one document: a person's name by its first and last
-    word, anything else's by its acronym; a title key by the name the title gives its subject.
+    Indexed as `_short_form_candidates` indexes one document (`_long_form_keys`); a title key by the
+    name the title gives its subject.
     """
 
     def __init__(self) -> None:
@@ -277,23 +288,12 @@ class LongForms:
 
     def add(self, key: str, entity_type: str) -> None:
         """Remember a resolved entity's key."""
-        name = title_name(key)
-        words = _words(name)
-        if entity_type in PERSON_TYPES and words:
-            self._index[f"^{words[0]}"].add((key, entity_type))
-            self._index[f"${words[-1]}"].add((key, entity_type))
-        else:
-            self._index[f"@{_acronym(name)}"].add((key, entity_type))
+        for index_key in _long_form_keys(title_name(key), entity_type):
+            self._index[index_key].add((key, entity_type))
 
     def long_form(self, name: str, entity_type: str) -> str | None:
         """Return the one remembered key of this type that `name` shortens; None for none or several."""
-        words = _words(name)
-        if not words:
-            return None
-        if entity_type in PERSON_TYPES:
-            pool = self._index.get(f"^{words[0]}", set()) | self._index.get(f"${words[-1]}", set())
-        else:
-            pool = self._index.get(f"@{name.replace('.', '')}", set())
+        pool = {entry for index_key in _short_form_keys(name, entity_type) for entry in self._index.get(index_key, ())}
         found = {
             key.casefold(): key
             for key, kind in pool

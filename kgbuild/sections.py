@@ -89,13 +89,13 @@ class DocumentSections:
         entities = []
         for entity in resolved.entities:
             group = identity_group(entity.type)
-            name = (normalize_label(entity.key), group)
-            if name not in self._labels:
-                long = self._joined.get(name) or self._long_forms.long_form(entity.key, entity.type)
+            node = (normalize_label(entity.key), group)
+            if node not in self._labels:
+                long = self._joined.get(node) or self._long_forms.long_form(entity.key, entity.type)
                 if long is not None and (normalize_label(long), group) in self._labels:
-                    self._joined[name] = long  # the next section's "Smith" is this node too
-                    entity = replace(entity, key=long)
-            label = self._labels.setdefault((normalize_label(entity.key), group), entity.label)
+                    self._joined[node] = long  # the next section's "Smith" is this node too
+                    entity, node = replace(entity, key=long), (normalize_label(long), group)
+            label = self._labels.setdefault(node, entity.label)
             if label != entity.label:
                 aliases = tuple(dict.fromkeys(name for name in (entity.label, *entity.aliases) if name != label))
                 entity = replace(entity, label=label, aliases=aliases)

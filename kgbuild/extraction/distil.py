@@ -110,7 +110,7 @@ def soft_loss(
     sentences: int,
     temperature: float = 2.0,
     gold: Sequence[Tensor] | None = None,
-    gold_floor: float = 0.0,
+    gold_floor: float | None = None,
 ) -> Tensor:
     """Return the student's distance to the teacher's soft targets over a batch, scaled by ``T^2``.
 
@@ -121,7 +121,7 @@ def soft_loss(
         sentences: sentences in the batch: the span term is summed over spans and averaged per
             sentence, as the gold entity loss is.
         gold: per example with scored pairs (in order), its ``(pairs, relations + 1)`` gold labels;
-            where one is set, the teacher's margin is raised to at least `gold_floor`, so that the
+            with a `gold_floor`, where one is set, the teacher's margin is raised to at least it, so that the
             soft target never argues against a gold relation the teacher missed (a rare relation's,
             such as kinship, most often).
 
@@ -135,7 +135,7 @@ def soft_loss(
         span_terms.append(F.kl_div(student, teacher, log_target=True, reduction="sum"))
     loss = torch.stack(span_terms).sum() / max(sentences, 1)
     pair_terms = []
-    labels = iter(gold) if gold is not None else None
+    labels = iter(gold) if gold is not None and gold_floor is not None else None
     for logits, target in zip(pair_scores, targets, strict=True):
         if logits is not None and logits.shape[0]:
             if logits.shape[0] != target.margins.shape[0]:

@@ -477,9 +477,8 @@ def batch_loss(
     if relation_logits:
         loss = loss + threshold_loss(torch.cat(relation_logits), torch.cat(relation_labels), weights)
     if soft is not None and distillation is not None and distillation.weight:
-        gold = relation_labels if distillation.gold_floor is not None else None
         teacher = soft_loss(
-            logits, valid, per_row, soft, sentences, distillation.temperature, gold, distillation.gold_floor or 0.0
+            logits, valid, per_row, soft, sentences, distillation.temperature, relation_labels, distillation.gold_floor
         )
         loss = loss + distillation.weight * teacher
     return loss

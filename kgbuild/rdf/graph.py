@@ -38,15 +38,13 @@ class GraphStats:
     """What building one document's graph wrote and rejected."""
 
     entities: int = 0
-    statements: int = 0  # relations written, each with its provenance (two may state one triple)
     rejected: int = 0
-    confidence_sum: float = 0.0  # over the statements
     rejected_examples: list[str] = field(default_factory=list)
     written: set[tuple[str, str, str]] = field(default_factory=set)  # the distinct (s, p, o) triples
 
     @property
     def triples(self) -> int:
-        """Distinct triples written: two statements of one triple (two entities resolved to one node) count once."""
+        """Distinct triples written: two statements of one triple (two sections read it) count once."""
         return len(self.written)
 
 
@@ -140,9 +138,7 @@ def add_document(
             (KG.extractedBy, model_iri),
         ):
             graph.add((statement, p, o))
-        stats.statements += 1
         stats.written.add((str(subject), str(prop), str(obj)))
-        stats.confidence_sum += relation.confidence
     return stats
 
 
