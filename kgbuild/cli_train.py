@@ -327,9 +327,11 @@ def evaluate_command(
     if as_json:
         typer.echo(json.dumps(report))
         return
-    for section in ("entities", "relations_end_to_end", "relations_gold_entities"):
+    for section in ("entities", "relations_end_to_end", "relations_end_to_end_resolved", "relations_gold_entities"):
+        if section not in report:
+            continue
         micro, macro = report[section]["micro"], report[section]["macro"]
         typer.echo(
-            f"{section:<24} micro P {micro['precision']:6.2f} R {micro['recall']:6.2f} F1 {micro['f1']:6.2f}"
+            f"{section:<29} micro P {micro['precision']:6.2f} R {micro['recall']:6.2f} F1 {micro['f1']:6.2f}"
             f"   macro F1 {macro['f1']:6.2f}"
         )

@@ -276,6 +276,39 @@ def _short_form_candidates(entities: list[PredictedEntity], surfaces: list[str])
     return pools
 
 
+def short_form_targets(
+    entities: Sequence[PredictedEntity], surfaces: Sequence[str], names_title: Sequence[bool] | None = None
+) -> list[int]:
+    """For each entity, the entity it joins: the one long form of its type that it shortens, or itself.
+
+    "Smith" joins "John Smith", but stays on its own beside both "John Smith" and "Mary Smith". With
+    `names_title` (whether each entity names the passage's title), a short form naming the title
+    joins only a long form naming it too: the passage's subject keeps its name. Chains are followed,
+    so every index points at an entity that points at itself.
+    """
+    entities, surfaces = list(entities), list(surfaces)
+    titled = list(names_title) if names_title is not None else [False] * len(entities)
+    target = list(range(len(entities)))
+    # A name's long forms depend only on its surface, type and title match: a long document repeats names.
+    long_forms: dict[tuple[str, str, bool], dict[str, int]] = {}
+    for short, pool in enumerate(_short_form_candidates(entities, surfaces)):
+        reading = (surfaces[short], entities[short].type, titled[short])
+        if reading not in long_forms:
+            long_forms[reading] = {
+                surfaces[long].casefold(): long
+                for long in pool
+                if long != short
+                and entities[long].type == entities[short].type
+                and _short_form_of(surfaces[short], surfaces[long], entities[short].type)
+                and (titled[long] or not titled[short])
+            }
+        candidates = long_forms[reading]
+        if len(candidates) == 1:
+            target[short] = next(iter(candidates.values()))
+    _follow_chains(target)
+    return target
+
+
 class LongForms:
     """Names resolved so far (in earlier sections of a long document), for a later short form to join.
 
@@ -308,26 +341,9 @@ def resolve_document(parsed: ParsedDocument, extraction: Extraction) -> Resolved
     if len(entities) != len(extraction.entities):
         raise ValueError(f"document {parsed.document.id!r}: an entity without mentions")
     surfaces = [max((parsed.surface(m) for m in e.mentions), key=len) for e in entities]
-    target = list(range(len(entities)))
     title = parsed.document.title
     names_title = [bool(title) and title_match(surface, title) >= TITLE_MATCH for surface in surfaces]
-    # A name's long forms depend only on its surface, type and title match: a long document repeats names.
-    long_forms: dict[tuple[str, str, bool], dict[str, int]] = {}
-    for short, pool in enumerate(_short_form_candidates(entities, surfaces)):
-        reading = (surfaces[short], entities[short].type, names_title[short])
-        if reading not in long_forms:
-            long_forms[reading] = {
-                surfaces[long].casefold(): long
-                for long in pool
-                if long != short
-                and entities[long].type == entities[short].type
-                and _short_form_of(surfaces[short], surfaces[long], entities[short].type)
-                and (names_title[long] or not names_title[short])  # the passage's subject keeps its name
-            }
-        candidates = long_forms[reading]
-        if len(candidates) == 1:  # "Smith" with both "John Smith" and "Mary Smith" stays on its own
-            target[short] = next(iter(candidates.values()))
-    _follow_chains(target)
+    target = short_form_targets(entities, surfaces, names_title)
     _one_sense_per_document(entities, surfaces, target, extraction.relations)
     members_of = _members(target)
     titled = _title_entity(parsed, entities, members_of) if title else None

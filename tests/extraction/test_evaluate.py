@@ -1,4 +1,4 @@
-from kgbuild.extraction.evaluate import prf, score, score_extractions
+from kgbuild.extraction.evaluate import prf, resolved_extractions, score, score_extractions
 from kgbuild.records import (
     EntityAnnotation,
     Example,
@@ -50,3 +50,19 @@ def test_end_to_end_relations_are_strict_about_entity_types():
     assert report["entities"]["micro"] == {"precision": 66.67, "recall": 66.67, "f1": 66.67}
     assert report["relations_end_to_end"]["micro"]["f1"] == 0.0
     assert report["relations_gold_entities"]["micro"] == {"precision": 100.0, "recall": 50.0, "f1": 66.67}
+
+
+def test_resolution_joins_a_short_form_so_its_relation_scores_as_the_graph_holds_it():
+    text = TokenizedText(("Eleazar", "Lipsky", "wrote", ".", "Lipsky", "lived", "in", "Rome"), (0, 4), "Eleazar Lipsky")
+    person = EntityAnnotation((Span(0, 2), Span(4, 5)), "PER")
+    example = Example(text, (person, EntityAnnotation((Span(7, 8),), "LOC")), (RelationAnnotation(0, 1, "P551"),))
+    entities = (
+        PredictedEntity((Span(0, 2),), "PER", 0.9),
+        PredictedEntity((Span(4, 5),), "PER", 0.8),  # the extractor reads the short form apart
+        PredictedEntity((Span(7, 8),), "LOC", 0.9),
+    )
+    extraction = Extraction(text, entities, (PredictedRelation(1, 2, "P551", 0.7),))
+    [resolved] = resolved_extractions([extraction])
+    assert [e.mentions for e in resolved.entities] == [(Span(0, 2), Span(4, 5)), (Span(7, 8),)]
+    assert score_extractions([example], [extraction], None)["relations_end_to_end"]["micro"]["f1"] == 0.0
+    assert score_extractions([example], [resolved], None)["relations_end_to_end"]["micro"]["f1"] == 100.0

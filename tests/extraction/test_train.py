@@ -53,6 +53,8 @@ def test_document_level_data_trains_on_multi_mention_entities(tiny_config, tmp_p
     assert metrics["config"]["document_level"] is True
     assert metrics["metric"] == "gold_entities"
     assert len(metrics["config"]["relation_types"]) == len({r.label for d in documents for r in d.relations})
+    report = evaluate(RelationExtractor.load(tmp_path / "doc"), documents)
+    assert report["relations_end_to_end_resolved"]["micro"].keys() == {"precision", "recall", "f1"}
 
 
 def test_between_context_pair_features_train_and_reload(tiny_config, tiny_examples, tmp_path):
@@ -63,6 +65,7 @@ def test_between_context_pair_features_train_and_reload(tiny_config, tiny_exampl
     assert metrics["config"]["pair_features"] == "attention+between"
     report = evaluate(RelationExtractor.load(tmp_path / "m"), tiny_examples)
     assert set(report) >= {"relations_gold_entities", "relations_end_to_end"}
+    assert "relations_end_to_end_resolved" not in report  # sentence-level: one mention per gold entity
 
 
 def test_mean_metric_selects_on_both_relation_figures(tiny_config, tiny_examples, tmp_path):
