@@ -79,6 +79,13 @@ def train_command(
             "effective-number beta (e.g. 0.995; 0: off)."
         ),
     ] = 0.0,
+    evidence_weight: Annotated[
+        float,
+        typer.Option(
+            help="Evidence supervision (DREEAM): draw each pair's attention onto the sentences the data gives "
+            "as evidence (Re-DocRED), with this loss weight (e.g. 0.1; 0: off)."
+        ),
+    ] = 0.0,
     threads: Annotated[int, typer.Option(help="Torch threads (0: torch's default).")] = 0,
     name: Annotated[str, typer.Option(help="Model name recorded in its config and provenance.")] = "",
     type_constraints: TypeConstraints = True,
@@ -168,6 +175,7 @@ def _train(arguments: dict[str, Any], resume: bool) -> dict[str, Any]:
         "gold_floor": None,
         "cache_frozen": "off",
         "class_balance": 0.0,
+        "evidence_weight": 0.0,
         **arguments,
     }
     settings = TrainSettings(
@@ -182,6 +190,7 @@ def _train(arguments: dict[str, Any], resume: bool) -> dict[str, Any]:
         ema=a["ema"],
         cache_frozen="" if a["cache_frozen"] == "off" else a["cache_frozen"],
         class_balance=a["class_balance"],
+        evidence_weight=a["evidence_weight"],
     )
     if a["no_dev"] and (a["dev"] is not None or a["holdout"]):
         raise fail("--no-dev excludes --dev and --holdout")

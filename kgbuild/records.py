@@ -6,7 +6,7 @@ CoNLL04 JSON format. Every record is frozen and slotted: stages hand them on, ne
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -32,11 +32,16 @@ class EntityAnnotation:
 
 @dataclass(frozen=True, slots=True)
 class RelationAnnotation:
-    """A gold relation between two entities, by their index in `Example.entities`."""
+    """A gold relation between two entities, by their index in `Example.entities`.
+
+    `evidence`: the sentences (indices into the text's sentences) that state it, where the data says
+    (Re-DocRED); neither compared nor shown, so a relation is the same whatever its evidence.
+    """
 
     head: int
     tail: int
     label: str
+    evidence: tuple[int, ...] = field(default=(), repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

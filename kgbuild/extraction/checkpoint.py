@@ -23,7 +23,9 @@ from kgbuild.errors import CheckpointError
 from kgbuild.records import Example
 
 STATE_FORMAT = 1
-LATER = frozenset({"cache_frozen", "class_balance"})  # settings added after the state format was fixed
+LATER = frozenset(
+    {"cache_frozen", "class_balance", "evidence_weight"}
+)  # settings added after the state format was fixed
 LATER_CONFIG = frozenset({"relation_converses"})  # config fields added after it
 
 

@@ -157,7 +157,10 @@ def _parse_docred(row: dict[str, Any], default_id: str) -> Example:
         head, tail = label["h"], label["t"]
         if not (0 <= head < len(entities) and 0 <= tail < len(entities)):
             raise ValueError(f"relation {label['r']!r} refers to entity {head} or {tail} out of range")
-        relations.append(RelationAnnotation(head, tail, str(label["r"])))
+        evidence = tuple(sorted({int(sentence) for sentence in label.get("evidence") or ()}))
+        if any(not 0 <= sentence < len(sentences) for sentence in evidence):
+            raise ValueError(f"relation {label['r']!r} has evidence sentences out of range: {list(evidence)}")
+        relations.append(RelationAnnotation(head, tail, str(label["r"]), evidence))
     text = TokenizedText(tokens, tuple(offsets[:-1]), str(row.get("title", default_id)))
     return Example(text, tuple(entities), tuple(dict.fromkeys(relations)))
 

@@ -86,19 +86,30 @@ def pair_logits(
     parts: tuple[Tensor, Tensor, Tensor],
 ) -> list[Tensor]:
     """Score every ordered pair of each example's entities: ``(pairs, relations + 1)`` per example."""
+    return [logits for logits, _ in pair_scores(model, examples, words, word_mask, parts)]
+
+
+def pair_scores(
+    model: JointExtractor,
+    examples: Sequence[Example],
+    words: Tensor,
+    word_mask: Tensor,
+    parts: tuple[Tensor, Tensor, Tensor],
+) -> list[tuple[Tensor, Tensor]]:
+    """`pair_logits` with each pair's attention over the words ``(pairs, words)`` (`relation_scores`)."""
     config = model.config
     device = words.device
     scored = []
     for row, example in enumerate(examples):
         if len(example.entities) < 2:
-            scored.append(words.new_zeros((0, len(config.relation_types) + 1)))
+            scored.append((words.new_zeros((0, len(config.relation_types) + 1)), words.new_zeros((0, words.shape[1]))))
             continue
         spans = torch.tensor([[m.start, m.end] for e in example.entities for m in e.mentions], device=device)
         owner = torch.tensor([i for i, e in enumerate(example.entities) for _ in e.mentions], device=device)
         types = torch.tensor([config.entity_types.index(e.type) for e in example.entities], device=device)
         pairs = all_pairs(len(example.entities), device)
         states = model.mention_states(parts, row, spans)
-        scored.append(model.relation_logits(words[row], word_mask[row], states, owner, types, pairs, spans))
+        scored.append(model.relation_scores(words[row], word_mask[row], states, owner, types, pairs, spans))
     return scored
 
 

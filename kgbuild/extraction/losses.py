@@ -1,8 +1,12 @@
-"""Relation-classification losses: ATLOP's adaptive threshold, and class-balanced weights for it."""
+"""Relation-classification losses.
+
+ATLOP's adaptive threshold, class-balanced weights for it, and DREEAM's evidence supervision of the
+pair attention.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 import torch.nn.functional as F  # noqa: N812
@@ -42,3 +46,29 @@ def class_weights(counts: Sequence[int], beta: float, cap: float = 10.0) -> Tens
     effective = [(1 - beta**n) / (1 - beta) for n in counts]
     top = max(effective, default=1.0)
     return torch.tensor([1.0] + [min(top / e, cap) if n else 1.0 for n, e in zip(counts, effective, strict=True)])
+
+
+def evidence_loss(attention: Tensor, evidence: Mapping[int, Sequence[int]], word_sentence: Tensor) -> Tensor:
+    """DREEAM's evidence loss: how far each pair's attention, summed per sentence, is from its evidence.
+
+    Args:
+        attention: ``(pairs, words)``, each row summing to 1 (`JointExtractor.relation_scores`).
+        evidence: pair index -> the sentences stating its relations (a pair with none is left out).
+        word_sentence: the sentence of each word ``(words,)``; padding words point past the last sentence.
+
+    Returns the mean over the pairs with evidence of KL(uniform over the evidence sentences || the
+    attention's sentence distribution); 0 when no pair has evidence.
+
+    """
+    pairs = sorted(index for index, sentences in evidence.items() if sentences)
+    if not pairs:
+        return attention.new_zeros(())
+    count = int(word_sentence.max()) + 1
+    rows = attention[torch.tensor(pairs, device=attention.device)]
+    per_sentence = rows.new_zeros((len(pairs), count)).index_add_(1, word_sentence, rows)
+    target = rows.new_zeros((len(pairs), count))
+    for row, index in enumerate(pairs):
+        sentences = sorted(set(evidence[index]))
+        target[row, sentences] = 1.0 / len(sentences)
+    predicted = per_sentence.clamp_min(1e-10).log()
+    return F.kl_div(predicted, target, reduction="batchmean")

@@ -265,6 +265,23 @@ class JointExtractor(nn.Module):
             spans: ``(mentions, 2)`` word spans of the mentions, needed for ``attention+between``.
 
         """
+        return self.relation_scores(words, word_mask, mention_states, mention_entity, entity_types, pairs, spans)[0]
+
+    def relation_scores(
+        self,
+        words: Tensor,
+        word_mask: Tensor,
+        mention_states: Tensor,
+        mention_entity: Tensor,
+        entity_types: Tensor,
+        pairs: Tensor,
+        spans: Tensor | None = None,
+    ) -> tuple[Tensor, Tensor]:
+        """Return `relation_logits` and each pair's attention over the words ``(pairs, words)``, summing to 1.
+
+        The attention is where the pair's context is read: evidence supervision trains it to fall on
+        the sentences that state the pair's relations (`kgbuild.extraction.losses.evidence_loss`).
+        """
         count = int(entity_types.shape[0])
         grouped = mention_states.new_full((count, mention_states.shape[0], self.hidden), MASKED)
         grouped[mention_entity, torch.arange(mention_states.shape[0], device=grouped.device)] = mention_states
@@ -273,7 +290,8 @@ class JointExtractor(nn.Module):
         attention = scores.masked_fill(~word_mask[None], MASKED).softmax(-1)
         heads, tails = pairs[:, 0], pairs[:, 1]
         weights = attention[heads] * attention[tails]
-        context = (weights / (weights.sum(1, keepdim=True) + 1e-5)) @ words
+        weights = weights / (weights.sum(1, keepdim=True) + 1e-5)
+        context = weights @ words
         types = self.type_embedding(entity_types)
         shared = [context]
         if self.config.pair_features == "attention+between":
@@ -286,7 +304,7 @@ class JointExtractor(nn.Module):
         blocks, size = self.hidden // self.config.block_size, self.config.block_size
         bilinear = head.view(-1, blocks, size, 1) * tail.view(-1, blocks, 1, size)
         logits: Tensor = self.relation_classifier(self.dropout(bilinear.reshape(-1, self.hidden * size)))
-        return logits
+        return logits, weights
 
 
 def _between(words: Tensor, spans: Tensor, mention_entity: Tensor, pairs: Tensor) -> tuple[Tensor, Tensor]:

@@ -28,11 +28,11 @@ from kgbuild.extraction.calibrate import METRICS, calibrate, constrain_types, de
 from kgbuild.extraction.checkpoint import fingerprint as checkpoint_fingerprint
 from kgbuild.extraction.checkpoint import load_state, save_state, state_dir, write_run_arguments
 from kgbuild.extraction.datasets import label_sets
-from kgbuild.extraction.distil import SoftTargets, pair_logits, soft_loss
+from kgbuild.extraction.distil import SoftTargets, pair_scores, soft_loss
 from kgbuild.extraction.evaluate import evaluate
 from kgbuild.extraction.extractor import RelationExtractor
 from kgbuild.extraction.features import EncodedText, encode_words
-from kgbuild.extraction.losses import class_weights, threshold_loss
+from kgbuild.extraction.losses import class_weights, evidence_loss, threshold_loss
 from kgbuild.extraction.model import (
     ExtractorConfig,
     JointExtractor,
@@ -70,6 +70,9 @@ class TrainSettings:
     # Class-balanced relation loss: a gold relation's term is weighted by the effective-number ratio of
     # its label (beta, e.g. 0.995; 0: off; see kgbuild.extraction.losses.class_weights).
     class_balance: float = 0.0
+    # DREEAM's evidence supervision: the weight of the loss that draws each pair's attention onto the
+    # sentences the data gives as its relations' evidence (Re-DocRED's "evidence"; 0: off).
+    evidence_weight: float = 0.0
 
     def __post_init__(self) -> None:
         """Reject values that cannot train."""
@@ -82,6 +85,8 @@ class TrainSettings:
             raise ValueError(f"metric must be one of {', '.join(METRICS)}, got {self.metric!r}")
         if not 0.0 <= self.class_balance < 1.0:
             raise ValueError(f"class_balance must be in [0, 1), got {self.class_balance}")
+        if self.evidence_weight < 0:
+            raise ValueError(f"evidence_weight must be >= 0, got {self.evidence_weight}")
         if self.cache_frozen not in ("", "float32", "float16"):
             raise ValueError(f"cache_frozen must be float32 or float16 (or off), got {self.cache_frozen!r}")
 
@@ -286,6 +291,7 @@ def train(
                 distillation,
                 cached,
                 weights,
+                settings.evidence_weight,
             )
             optimizer.zero_grad()
             loss.backward()  # type: ignore[no-untyped-call]
@@ -438,13 +444,15 @@ def batch_loss(
     distillation: Distillation | None = None,
     lower: Sequence[Sequence[Tensor]] | None = None,
     weights: Tensor | None = None,
+    evidence_weight: float = 0.0,
 ) -> Tensor:
     """Entity span loss plus adaptive-threshold relation loss over a batch, gold entities given.
 
     With `soft` targets (a teacher's, one per example) and `distillation` settings, the distance to
     them is added with its weight, on the same forward pass (`kgbuild.extraction.distil`). With
     `lower` (the cached frozen layers' states of each example's windows), only the top layers run.
-    With `weights` (per relation, `class_weights`), the relation loss is class-balanced.
+    With `weights` (per relation, `class_weights`), the relation loss is class-balanced. With an
+    `evidence_weight`, DREEAM's evidence loss on the pairs whose relations have evidence sentences is added.
     """
     config = model.config
     words, word_mask = model.encode(encoded, lower)
@@ -462,23 +470,42 @@ def batch_loss(
     # all spans, and a mean lets "no entity" everywhere look nearly free (PURE sums too).
     sentences = sum(len(example.text.sentence_starts) for example in examples)
     loss = F.cross_entropy(logits[valid], targets[valid], reduction="sum") / sentences
-    per_row = pair_logits(model, examples, words, word_mask, parts)  # empty for a text of fewer than 2 entities
-    relation_logits, relation_labels = [], []
-    for example, scored in zip(examples, per_row, strict=True):
+    scores = pair_scores(model, examples, words, word_mask, parts)  # empty for a text of fewer than 2 entities
+    per_row = [scored for scored, _ in scores]
+    relation_logits, relation_labels, evidence_terms = [], [], []
+    for example, (scored, attention) in zip(examples, scores, strict=True):
         if not scored.shape[0]:
             continue
         pair_index = {(h, t): i for i, (h, t) in enumerate(all_pairs(len(example.entities)).tolist())}
         labels = torch.zeros(len(pair_index), len(config.relation_types) + 1, device=device)
+        evidence: dict[int, list[int]] = {}
         for relation in example.relations:
             if relation.head != relation.tail:
-                labels[pair_index[relation.head, relation.tail], config.relation_types.index(relation.label) + 1] = 1
+                index = pair_index[relation.head, relation.tail]
+                labels[index, config.relation_types.index(relation.label) + 1] = 1
+                evidence.setdefault(index, []).extend(relation.evidence)
         relation_logits.append(scored)
         relation_labels.append(labels)
+        if evidence_weight:
+            sentence = _word_sentences(example, attention.shape[1], device)
+            evidence_terms.append(evidence_loss(attention, evidence, sentence))
     if relation_logits:
         loss = loss + threshold_loss(torch.cat(relation_logits), torch.cat(relation_labels), weights)
+    if evidence_terms:
+        loss = loss + evidence_weight * torch.stack(evidence_terms).mean()
     if soft is not None and distillation is not None and distillation.weight:
         teacher = soft_loss(
             logits, valid, per_row, soft, sentences, distillation.temperature, relation_labels, distillation.gold_floor
         )
         loss = loss + distillation.weight * teacher
     return loss
+
+
+def _word_sentences(example: Example, width: int, device: torch.device) -> Tensor:
+    """Return the sentence of each of `width` word positions; padding points one past the last sentence."""
+    starts = example.text.sentence_starts
+    sentence = torch.full((width,), len(starts), dtype=torch.long, device=device)
+    bounds = [*starts, len(example.text.tokens)]
+    for index in range(len(starts)):
+        sentence[bounds[index] : min(bounds[index + 1], width)] = index
+    return sentence

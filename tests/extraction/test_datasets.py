@@ -99,3 +99,19 @@ def test_converses_are_the_labels_the_data_always_states_both_ways():
     )
     assert relation_converses(examples, support=3, share=0.95) == ()  # too few fathers to trust
     assert ("child", "father") in relation_converses(examples, support=2, share=0.5)
+
+
+def test_redocred_evidence_is_read_and_checked(tmp_path):
+    raw = json.loads((DATA / "redocred_tiny.json").read_text())
+    [document] = read_examples_of(tmp_path, raw[:1])
+    given = {(x["h"], x["t"], x["r"]): tuple(sorted(x.get("evidence", []))) for x in raw[0]["labels"]}
+    assert {(r.head, r.tail, r.label): r.evidence for r in document.relations} == given
+    raw[0]["labels"][0]["evidence"] = [len(raw[0]["sents"])]
+    with pytest.raises(DataFormatError, match=r"evidence sentences out of range"):
+        read_examples_of(tmp_path, raw[:1])
+
+
+def read_examples_of(folder, rows):
+    file = folder / "rows.json"
+    file.write_text(json.dumps(rows))
+    return read_examples(file)

@@ -1,10 +1,12 @@
+import math
+
 import pytest
 import torch
 
 from kgbuild.errors import LabelError, ModelLoadError
 from kgbuild.extraction.extractor import RelationExtractor, chunk_bounds
 from kgbuild.extraction.features import encode_words
-from kgbuild.extraction.losses import class_weights, threshold_loss
+from kgbuild.extraction.losses import class_weights, evidence_loss, threshold_loss
 from kgbuild.extraction.model import all_pairs, build_model, load_model, save_model
 from kgbuild.records import EntityAnnotation, Span, TokenizedText
 
@@ -191,3 +193,16 @@ def test_a_weighted_gold_relation_costs_more_when_it_falls_below_the_threshold()
     other = threshold_loss(missed, labels, torch.tensor([1.0, 3.0, 1.0]))  # only the gold label's weight counts
     assert float(weighted) > float(plain)
     assert float(other) == pytest.approx(float(plain))
+
+
+def test_evidence_loss_is_the_divergence_from_uniform_evidence_by_hand():
+    attention = torch.tensor([[0.5, 0.25, 0.25, 0.0], [0.1, 0.1, 0.8, 0.0]])
+    sentence = torch.tensor([0, 0, 1, 2])  # the last word is padding
+    # pair 0: evidence sentence 1 holds 0.25 of its attention -> KL = log(1 / 0.25); pair 1 has none
+    assert float(evidence_loss(attention, {0: [1], 1: []}, sentence)) == pytest.approx(math.log(4))
+    # two evidence sentences, 0.5 each against 0.75 / 0.25: KL = 0.5 log(0.5/0.75) + 0.5 log(0.5/0.25)
+    expected = 0.5 * math.log(0.5 / 0.75) + 0.5 * math.log(2)
+    assert float(evidence_loss(attention, {0: [0, 1]}, sentence)) == pytest.approx(expected)
+    on_evidence = torch.tensor([[0.0, 0.0, 1.0, 0.0]])
+    assert float(evidence_loss(on_evidence, {0: [1, 1]}, sentence)) == pytest.approx(0.0, abs=1e-6)
+    assert float(evidence_loss(attention, {}, sentence)) == 0.0

@@ -147,3 +147,19 @@ def test_init_continues_from_a_saved_model_and_leaves_out_labels_it_lacks(tiny_m
     with pytest.raises(LabelError, match="no entity type Odd"):
         train([odd], [], tmp_path / "m2", None, still, progress=False, init=tiny_model)
     assert not (tmp_path / "m2").exists()
+
+
+def test_evidence_supervision_adds_its_loss_and_is_recorded(tiny_config, tmp_path):
+    from dataclasses import replace
+
+    from kgbuild.extraction.datasets import read_examples
+
+    documents = read_examples(Path(__file__).parent.parent / "data" / "redocred_tiny.json")
+    assert any(r.evidence for d in documents for r in d.relations)  # the data gives evidence sentences
+    config = replace(tiny_config, max_length=32)
+    plain = replace(OVERFIT, epochs=1)
+    first = train(documents, documents, tmp_path / "a", config, plain, progress=False)
+    second = train(documents, documents, tmp_path / "b", config, replace(plain, evidence_weight=1.0), progress=False)
+    # The same seed and data: the first epoch's loss differs only by the evidence term (> 0).
+    assert second["history"][0]["loss"] > first["history"][0]["loss"]
+    assert second["settings"]["evidence_weight"] == 1.0
