@@ -34,7 +34,7 @@ def main() -> None:
     from kgbuild.extraction.features import encode_words
     from kgbuild.extraction.frozen import frozen_states
     from kgbuild.extraction.model import ExtractorConfig, build_model
-    from kgbuild.extraction.train import batch_loss
+    from kgbuild.extraction.objective import batch_loss
 
     torch.set_num_threads(args.threads)
     documents = read_examples(args.data)[: args.documents]

@@ -44,7 +44,7 @@ def _step(model, optimizer, documents, encoded, inference, batch, cached):  # ty
     """Run one step; return its wall and CPU seconds per document and its loss (None for inference)."""
     import torch
 
-    from kgbuild.extraction.train import batch_loss
+    from kgbuild.extraction.objective import batch_loss
 
     wall, cpu, loss = time.perf_counter(), time.process_time(), None
     if inference:

@@ -163,8 +163,9 @@ def _optional_path(value: str | Path | None) -> Path | None:
 
 def _train(arguments: dict[str, Any], resume: bool) -> dict[str, Any]:
     """Train from the train command's arguments (as given, or as an interrupted run recorded them)."""
+    from kgbuild.extraction.distil import Distillation
     from kgbuild.extraction.model import ExtractorConfig
-    from kgbuild.extraction.train import Distillation, TrainSettings, train
+    from kgbuild.extraction.train import TrainSettings, train
 
     a = {
         "teacher": None,

@@ -33,6 +33,28 @@ from kgbuild.records import EntityAnnotation, Example, RelationAnnotation, Token
 
 
 @dataclass(frozen=True)
+class Distillation:
+    """How a student learns from a teacher's soft targets next to the gold labels."""
+
+    weight: float = 1.0
+    temperature: float = 2.0
+    gold_floor: float | None = None  # a gold relation's teacher margin is raised to at least this (logits)
+
+    def __post_init__(self) -> None:
+        """Reject values that cannot train."""
+        if self.weight < 0 or self.temperature <= 0:
+            raise ValueError(
+                f"distillation weight must be >= 0 and temperature > 0, got {self.weight}, {self.temperature}"
+            )
+
+    def key(self) -> str:
+        """Return what the run fingerprint records: the gold floor only when set (older runs still resume)."""
+        if self.gold_floor is None:
+            return f"Distillation(weight={self.weight}, temperature={self.temperature})"
+        return repr(self)
+
+
+@dataclass(frozen=True)
 class SoftTargets:
     """A teacher's scores for one text: span log-probabilities and pair margins (fp16)."""
 

@@ -43,7 +43,7 @@ def test_training_the_top_layer_only_leaves_the_lower_ones_as_they_were(tiny_con
 
     from kgbuild.extraction.features import encode_words
     from kgbuild.extraction.model import build_model
-    from kgbuild.extraction.train import batch_loss
+    from kgbuild.extraction.objective import batch_loss
 
     config = replace(tiny_config, base_model=tiny_mpnet, train_layers=1)
     model, tokenizer = build_model(config)

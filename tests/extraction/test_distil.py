@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from kgbuild.extraction.distil import load_targets, pseudo_label, save_targets, soft_loss, teach
+from kgbuild.extraction.distil import Distillation, load_targets, pseudo_label, save_targets, soft_loss, teach
 from kgbuild.extraction.extractor import RelationExtractor
 from kgbuild.extraction.model import all_pairs
-from kgbuild.extraction.train import Distillation, TrainSettings, train
+from kgbuild.extraction.train import TrainSettings, train
 
 DATA = Path(__file__).parent.parent / "data"
 

@@ -79,7 +79,7 @@ def test_the_lower_layers_run_once_not_every_step(config, tiny_examples, tmp_pat
     from kgbuild.extraction.features import encode_words
     from kgbuild.extraction.frozen import encoder_layers, frozen_states
     from kgbuild.extraction.model import build_model
-    from kgbuild.extraction.train import batch_loss
+    from kgbuild.extraction.objective import batch_loss
 
     model, tokenizer = build_model(config)
     torch.nn.init.normal_(model.shape_embedding.weight)  # casing must still enter at the first trained layer
