@@ -227,7 +227,10 @@ def load_index(kg_dir: str | Path, check_stale: bool = True) -> SearchIndex:
         )
     manifest = IndexManifest.from_json(values, manifest_file)
     if check_stale and KnowledgeGraphDir(kg_dir).stamp() != manifest.kg_stamp:
-        raise SearchIndexError(f"{path}: the graph changed since the index was built; rebuild: {rebuild}")
+        raise SearchIndexError(
+            f"{path}: the graph changed since the index was built (or kgbuild's entity resolution did: then "
+            f"re-run kgbuild extract first); rebuild: {rebuild}"
+        )
     with (path / "passages.jsonl").open(encoding="utf-8") as handle:
         passages = tuple(Passage(**json.loads(line)) for line in handle)
     with (path / "nodes.jsonl").open(encoding="utf-8") as handle:
