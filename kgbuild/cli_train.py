@@ -79,6 +79,14 @@ def train_command(
             "effective-number beta (e.g. 0.995; 0: off)."
         ),
     ] = 0.0,
+    pronoun_mentions: Annotated[
+        bool,
+        typer.Option(
+            "--pronoun-mentions",
+            help="Documents: read each personal pronoun as a mention of the text's first person entity, in the "
+            "relation head only (kept in the model's config; with --init, turns it on).",
+        ),
+    ] = False,
     evidence_weight: Annotated[
         float,
         typer.Option(
@@ -177,6 +185,7 @@ def _train(arguments: dict[str, Any], resume: bool) -> dict[str, Any]:
         "cache_frozen": "off",
         "class_balance": 0.0,
         "evidence_weight": 0.0,
+        "pronoun_mentions": False,
         **arguments,
     }
     settings = TrainSettings(
@@ -208,6 +217,7 @@ def _train(arguments: dict[str, Any], resume: bool) -> dict[str, Any]:
         lora_rank=a["lora_rank"] if a["lora"] else 0,
         train_layers=a["train_layers"],
         pair_features=a["pair_features"],
+        pronoun_mentions=a["pronoun_mentions"],
         name=a["name"] or out.name,
     )
     soft_targets, distillation, labelled = None, None, len(examples)

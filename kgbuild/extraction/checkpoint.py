@@ -26,7 +26,7 @@ STATE_FORMAT = 1
 LATER = frozenset(
     {"cache_frozen", "class_balance", "evidence_weight"}
 )  # settings added after the state format was fixed
-LATER_CONFIG = frozenset({"relation_converses"})  # config fields added after it
+LATER_CONFIG = frozenset({"relation_converses", "pronoun_mentions"})  # config fields added after it
 
 
 def state_dir(out_dir: str | Path) -> Path:

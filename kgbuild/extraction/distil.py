@@ -28,7 +28,7 @@ from torch import Tensor
 from kgbuild.errors import LabelError
 from kgbuild.extraction.extractor import RelationExtractor
 from kgbuild.extraction.features import encode_words
-from kgbuild.extraction.model import JointExtractor, all_pairs
+from kgbuild.extraction.model import JointExtractor, all_pairs, mention_table
 from kgbuild.records import EntityAnnotation, Example, RelationAnnotation, TokenizedText
 
 
@@ -126,8 +126,7 @@ def pair_scores(
         if len(example.entities) < 2:
             scored.append((words.new_zeros((0, len(config.relation_types) + 1)), words.new_zeros((0, words.shape[1]))))
             continue
-        spans = torch.tensor([[m.start, m.end] for e in example.entities for m in e.mentions], device=device)
-        owner = torch.tensor([i for i, e in enumerate(example.entities) for _ in e.mentions], device=device)
+        spans, owner = mention_table(example.entities, example.text.tokens, config, device)
         types = torch.tensor([config.entity_types.index(e.type) for e in example.entities], device=device)
         pairs = all_pairs(len(example.entities), device)
         states = model.mention_states(parts, row, spans)

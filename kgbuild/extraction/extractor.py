@@ -14,7 +14,7 @@ from torch import Tensor
 
 from kgbuild.errors import LabelError
 from kgbuild.extraction.features import EncodedText, encode_words
-from kgbuild.extraction.model import ExtractorConfig, JointExtractor, all_pairs, load_model
+from kgbuild.extraction.model import ExtractorConfig, JointExtractor, all_pairs, load_model, mention_table
 from kgbuild.records import (
     EntityAnnotation,
     Extraction,
@@ -139,7 +139,9 @@ class RelationExtractor:
             entity_lists = [[self._gold_entity(entity) for entity in gold] for gold in golds]
         results = []
         for row, entities in enumerate(entity_lists):
-            results.append((entities, self._relations(words[row], word_mask[row], parts, row, entities)))
+            results.append(
+                (entities, self._relations(words[row], word_mask[row], parts, row, entities, chunks[row].tokens))
+            )
         return results
 
     def _gold_entity(self, entity: EntityAnnotation) -> PredictedEntity:
@@ -174,11 +176,11 @@ class RelationExtractor:
         parts: tuple[Tensor, Tensor, Tensor],
         row: int,
         entities: list[PredictedEntity],
+        tokens: Sequence[str],
     ) -> list[PredictedRelation]:
         if len(entities) < 2:
             return []
-        spans = torch.tensor([[m.start, m.end] for e in entities for m in e.mentions], device=words.device)
-        owner = torch.tensor([i for i, e in enumerate(entities) for _ in e.mentions], device=words.device)
+        spans, owner = mention_table(entities, tokens, self.config, words.device)
         types = torch.tensor([self.config.entity_types.index(e.type) for e in entities], device=words.device)
         pairs = all_pairs(len(entities), words.device)
         states = self.model.mention_states(parts, row, spans)

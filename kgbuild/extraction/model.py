@@ -31,6 +31,7 @@ from torch import Tensor, nn
 from kgbuild.errors import ModelLoadError
 from kgbuild.extraction.features import SHAPES, EncodedText, window_starts
 from kgbuild.extraction.frozen import encoder_layers
+from kgbuild.resolution import PERSON_TYPES
 from kgbuild.settings import DEFAULT_BASE_MODEL, resolve_base_model
 
 FORMAT_VERSION = 1
@@ -63,6 +64,9 @@ class ExtractorConfig:
     # adds the mean of the words between the closest mentions and a signed distance bucket (SpERT).
     pair_features: str = "attention"
     lora_alpha: int = 32
+    # Read each personal pronoun ("he", "his", "she", ...) as one more mention of the text's first person
+    # entity, in the relation head only ("He was the son of X": the article's subject). Document-level data.
+    pronoun_mentions: bool = False
     # (label, head type, tail type) seen in training; relations outside them are not predicted.
     relation_signatures: tuple[tuple[str, str, str], ...] = ()
     # (label, converse) pairs the training data always states both ways ("h father t" with "t child h"):
@@ -326,6 +330,31 @@ def _between(words: Tensor, spans: Tensor, mention_entity: Tensor, pairs: Tensor
     inside = ((positions[None] >= gap[:, :1]) & (positions[None] < gap[:, 1:])).to(words.dtype)
     between = (inside @ words) / inside.sum(1, keepdim=True).clamp(min=1)
     return between, torch.tensor(buckets, dtype=torch.long, device=words.device)
+
+
+PRONOUNS = frozenset({"he", "him", "his", "himself", "she", "her", "hers", "herself"})
+
+
+def mention_table(
+    entities: Sequence[Any], tokens: Sequence[str], config: ExtractorConfig, device: torch.device | None = None
+) -> tuple[Tensor, Tensor]:
+    """Return the mention spans ``(mentions, 2)`` the relation head reads, and the entity of each.
+
+    The entities' own mentions; with ``config.pronoun_mentions``, also every personal pronoun of the
+    text as a mention of the person entity mentioned first: in an encyclopaedic article, its subject.
+    The pronouns inform the entity pairs' scores and are never reported as mentions.
+    """
+    spans = [(m.start, m.end) for e in entities for m in e.mentions]
+    owner = [i for i, e in enumerate(entities) for _ in e.mentions]
+    people = [i for i, e in enumerate(entities) if e.type in PERSON_TYPES]
+    if config.pronoun_mentions and people:
+        subject = min(people, key=lambda i: min(m.start for m in entities[i].mentions))
+        taken = set(spans)
+        for position, token in enumerate(tokens):
+            if token.lower() in PRONOUNS and (position, position + 1) not in taken:
+                spans.append((position, position + 1))
+                owner.append(subject)
+    return torch.tensor(spans, device=device), torch.tensor(owner, device=device)
 
 
 def all_pairs(count: int, device: torch.device | None = None) -> Tensor:

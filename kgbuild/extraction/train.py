@@ -149,7 +149,11 @@ def train(
     dropped = 0
     if init is not None:
         model, tokenizer = load_model(init, merge_lora=False)
-        model.config = replace(model.config, name=(config.name if config else "") or model.config.name)
+        model.config = replace(
+            model.config,
+            name=(config.name if config else "") or model.config.name,
+            pronoun_mentions=bool(config and config.pronoun_mentions) or model.config.pronoun_mentions,
+        )
         config = model.config
         train_examples, dropped_train = _known_labels(train_examples, config, init)
         dev_examples, dropped_dev = _known_labels(dev_examples, config, init)

@@ -7,7 +7,7 @@ from kgbuild.errors import LabelError, ModelLoadError
 from kgbuild.extraction.extractor import RelationExtractor, chunk_bounds
 from kgbuild.extraction.features import encode_words
 from kgbuild.extraction.losses import class_weights, evidence_loss, threshold_loss
-from kgbuild.extraction.model import all_pairs, build_model, load_model, save_model
+from kgbuild.extraction.model import all_pairs, build_model, load_model, mention_table, save_model
 from kgbuild.records import EntityAnnotation, Span, TokenizedText
 
 
@@ -206,3 +206,38 @@ def test_evidence_loss_is_the_divergence_from_uniform_evidence_by_hand():
     on_evidence = torch.tensor([[0.0, 0.0, 1.0, 0.0]])
     assert float(evidence_loss(on_evidence, {0: [1, 1]}, sentence)) == pytest.approx(0.0, abs=1e-6)
     assert float(evidence_loss(attention, {}, sentence)) == 0.0
+
+
+def test_pronouns_are_read_as_mentions_of_the_first_person_only_when_asked(tiny_config):
+    from dataclasses import replace
+
+    tokens = [
+        "Paris",
+        ".",
+        "Ada",
+        "Lovelace",
+        "met",
+        "Charles",
+        "Babbage",
+        ".",
+        "She",
+        "was",
+        "the",
+        "daughter",
+        "of",
+        "Byron",
+        ".",
+        "his",
+    ]
+    entities = (
+        EntityAnnotation((Span(0, 1),), "LOC"),
+        EntityAnnotation((Span(2, 4),), "PER"),  # the first person: the subject the pronouns refer to
+        EntityAnnotation((Span(5, 7),), "PER"),
+        EntityAnnotation((Span(13, 14),), "PER"),
+    )
+    spans, owner = mention_table(entities, tokens, tiny_config)
+    assert spans.tolist() == [[0, 1], [2, 4], [5, 7], [13, 14]] and owner.tolist() == [0, 1, 2, 3]
+    spans, owner = mention_table(entities, tokens, replace(tiny_config, pronoun_mentions=True))
+    assert spans.tolist()[4:] == [[8, 9], [15, 16]] and owner.tolist()[4:] == [1, 1]  # "She", "his"
+    places = entities[:1]
+    assert mention_table(places, tokens, replace(tiny_config, pronoun_mentions=True))[0].tolist() == [[0, 1]]

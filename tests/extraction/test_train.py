@@ -163,3 +163,22 @@ def test_evidence_supervision_adds_its_loss_and_is_recorded(tiny_config, tmp_pat
     # The same seed and data: the first epoch's loss differs only by the evidence term (> 0).
     assert second["history"][0]["loss"] > first["history"][0]["loss"]
     assert second["settings"]["evidence_weight"] == 1.0
+
+
+def test_pronoun_mentions_train_are_kept_in_the_config_and_change_the_scores(tiny_config, tmp_path):
+    from dataclasses import replace
+
+    from kgbuild.extraction.datasets import read_examples
+
+    documents = read_examples(Path(__file__).parent.parent / "data" / "redocred_tiny.json")
+    pronouns = {"he", "his", "she", "her", "him"}
+    assert any(t.lower() in pronouns for d in documents for t in d.text.tokens)  # the data has some
+    config = replace(tiny_config, max_length=32)
+    short = replace(OVERFIT, epochs=1)
+    plain = train(documents, documents, tmp_path / "a", config, short, progress=False)
+    read = train(documents, documents, tmp_path / "b", replace(config, pronoun_mentions=True), short, progress=False)
+    assert read["config"]["pronoun_mentions"] is True and plain["config"]["pronoun_mentions"] is False
+    assert read["history"][0]["loss"] != plain["history"][0]["loss"]
+    model = RelationExtractor.load(tmp_path / "b")
+    assert model.config.pronoun_mentions is True
+    assert evaluate(model, documents)["relations_gold_entities"]["micro"].keys() == {"precision", "recall", "f1"}
