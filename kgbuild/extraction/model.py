@@ -65,7 +65,8 @@ class ExtractorConfig:
     pair_features: str = "attention"
     lora_alpha: int = 32
     # Read each personal pronoun ("he", "his", "she", ...) as one more mention of the text's first person
-    # entity, in the relation head only ("He was the son of X": the article's subject). Document-level data.
+    # entity, in the relation head only ("He was the son of X": the article's subject). Document-level data;
+    # a document longer than one window is read window by window, each with its own first person.
     pronoun_mentions: bool = False
     # (label, head type, tail type) seen in training; relations outside them are not predicted.
     relation_signatures: tuple[tuple[str, str, str], ...] = ()
