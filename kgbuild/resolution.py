@@ -276,23 +276,18 @@ def _short_form_candidates(entities: list[PredictedEntity], surfaces: list[str])
     return pools
 
 
-def short_form_targets(
-    entities: Sequence[PredictedEntity], surfaces: Sequence[str], names_title: Sequence[bool] | None = None
-) -> list[int]:
+def _short_form_targets(entities: list[PredictedEntity], surfaces: list[str], names_title: list[bool]) -> list[int]:
     """For each entity, the entity it joins: the one long form of its type that it shortens, or itself.
 
-    "Smith" joins "John Smith", but stays on its own beside both "John Smith" and "Mary Smith". With
-    `names_title` (whether each entity names the passage's title), a short form naming the title
-    joins only a long form naming it too: the passage's subject keeps its name. Chains are followed,
-    so every index points at an entity that points at itself.
+    "Smith" joins "John Smith", but stays on its own beside both "John Smith" and "Mary Smith". A short
+    form naming the passage's title (`names_title`) joins only a long form naming it too: the passage's
+    subject keeps its name. Chains are followed, so every index points at an entity that points at itself.
     """
-    entities, surfaces = list(entities), list(surfaces)
-    titled = list(names_title) if names_title is not None else [False] * len(entities)
     target = list(range(len(entities)))
     # A name's long forms depend only on its surface, type and title match: a long document repeats names.
     long_forms: dict[tuple[str, str, bool], dict[str, int]] = {}
     for short, pool in enumerate(_short_form_candidates(entities, surfaces)):
-        reading = (surfaces[short], entities[short].type, titled[short])
+        reading = (surfaces[short], entities[short].type, names_title[short])
         if reading not in long_forms:
             long_forms[reading] = {
                 surfaces[long].casefold(): long
@@ -300,7 +295,7 @@ def short_form_targets(
                 if long != short
                 and entities[long].type == entities[short].type
                 and _short_form_of(surfaces[short], surfaces[long], entities[short].type)
-                and (titled[long] or not titled[short])
+                and (names_title[long] or not names_title[short])
             }
         candidates = long_forms[reading]
         if len(candidates) == 1:
@@ -343,7 +338,7 @@ def resolve_document(parsed: ParsedDocument, extraction: Extraction) -> Resolved
     surfaces = [max((parsed.surface(m) for m in e.mentions), key=len) for e in entities]
     title = parsed.document.title
     names_title = [bool(title) and title_match(surface, title) >= TITLE_MATCH for surface in surfaces]
-    target = short_form_targets(entities, surfaces, names_title)
+    target = _short_form_targets(entities, surfaces, names_title)
     _one_sense_per_document(entities, surfaces, target, extraction.relations)
     members_of = _members(target)
     titled = _title_entity(parsed, entities, members_of) if title else None

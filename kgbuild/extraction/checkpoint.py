@@ -23,9 +23,8 @@ from kgbuild.errors import CheckpointError
 from kgbuild.records import Example
 
 STATE_FORMAT = 1
-LATER = frozenset(
-    {"cache_frozen", "class_balance", "evidence_weight"}
-)  # settings added after the state format was fixed
+# Settings added after the state format was fixed.
+LATER = frozenset({"cache_frozen", "class_balance", "evidence_weight"})
 LATER_CONFIG = frozenset({"relation_converses", "pronoun_mentions"})  # config fields added after it
 
 

@@ -184,7 +184,7 @@ class RelationExtractor:
         types = torch.tensor([self.config.entity_types.index(e.type) for e in entities], device=words.device)
         pairs = all_pairs(len(entities), words.device)
         states = self.model.mention_states(parts, row, spans)
-        logits = self.model.relation_logits(words, word_mask, states, owner, types, pairs, spans)
+        logits, _ = self.model.relation_scores(words, word_mask, states, owner, types, pairs, spans)
         margin = converse_margins(logits[:, 1:] - logits[:, :1], len(entities), self._converses)
         margin = margin - self.config.relation_threshold
         signatures = set(self.config.relation_signatures)

@@ -251,27 +251,6 @@ class JointExtractor(nn.Module):
         states: Tensor = start[spans[:, 0]] + end[spans[:, 1] - 1] + pooled + self.width_embedding(widths)
         return states
 
-    def relation_logits(
-        self,
-        words: Tensor,
-        word_mask: Tensor,
-        mention_states: Tensor,
-        mention_entity: Tensor,
-        entity_types: Tensor,
-        pairs: Tensor,
-        spans: Tensor | None = None,
-    ) -> Tensor:
-        """Score entity pairs of one text: logits ``(pairs, relations + 1)``, column 0 the threshold.
-
-        Args:
-            words: word states ``(words, hidden)``; word_mask: ``(words,)``.
-            mention_states: ``(mentions, hidden)``; mention_entity: entity index of each mention.
-            entity_types: type index of each entity ``(entities,)``; pairs: ``(pairs, 2)`` head, tail.
-            spans: ``(mentions, 2)`` word spans of the mentions, needed for ``attention+between``.
-
-        """
-        return self.relation_scores(words, word_mask, mention_states, mention_entity, entity_types, pairs, spans)[0]
-
     def relation_scores(
         self,
         words: Tensor,
@@ -282,10 +261,18 @@ class JointExtractor(nn.Module):
         pairs: Tensor,
         spans: Tensor | None = None,
     ) -> tuple[Tensor, Tensor]:
-        """Return `relation_logits` and each pair's attention over the words ``(pairs, words)``, summing to 1.
+        """Score entity pairs of one text: logits ``(pairs, relations + 1)``, column 0 the threshold.
 
-        The attention is where the pair's context is read: evidence supervision trains it to fall on
-        the sentences that state the pair's relations (`kgbuild.extraction.losses.evidence_loss`).
+        Also returns each pair's attention over the words ``(pairs, words)``, summing to 1: where the
+        pair's context is read, which evidence supervision trains to fall on the sentences that state
+        the pair's relations (`kgbuild.extraction.losses.evidence_loss`).
+
+        Args:
+            words: word states ``(words, hidden)``; word_mask: ``(words,)``.
+            mention_states: ``(mentions, hidden)``; mention_entity: entity index of each mention.
+            entity_types: type index of each entity ``(entities,)``; pairs: ``(pairs, 2)`` head, tail.
+            spans: ``(mentions, 2)`` word spans of the mentions, needed for ``attention+between``.
+
         """
         count = int(entity_types.shape[0])
         grouped = mention_states.new_full((count, mention_states.shape[0], self.hidden), MASKED)
