@@ -75,7 +75,7 @@ def _short_form_of(short: str, long: str, entity_type: str) -> bool:
 _GENERATIONS = frozenset({"ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "jr", "sr", "junior", "senior"})
 _NUMERAL = re.compile(r"(?=[ivx])x{0,3}(?:ix|iv|v?i{0,3})|\d+(?:st|nd|rd|th)")  # "xiv", "3rd"
 # Part of every document's content hash: a change to resolution rebuilds the documents it touches.
-RESOLUTION_VERSION = 7
+RESOLUTION_VERSION = 8
 _UNTITLED_TYPES = ("TIME", "NUM")
 TITLE_MATCH = 0.7  # least `title_match` score for a mention to be the passage's title entity
 
@@ -161,9 +161,12 @@ def _join_title_surname(
     family in Sabaneta, Chávez became ..." in "Hugo Chávez", "Hamasaki moved to Tokyo" in "Ayumi
     Hamasaki". Such a one-word surname joins the title entity (or becomes it, where the full name is
     not in the text), even where the extractor related the two readings (it read the full name as the
-    surname's father): a relation of the subject to itself is dropped. Not when another person of the
-    passage bears the surname ("Henry Ford" in "Edsel Ford"), nor for titles that are not a name
-    ("Battle of Hastings": every word of a name is capitalised).
+    surname's father): a relation of the subject to itself is dropped. Where the full name is in the
+    text, the surname joins it even beside relatives of that name ("Bowes" in "Betty Bowes" beside
+    "Thomas David Bowes"): Wikipedia calls its subject by surname and relatives by given or full name.
+    Where it is not, another person bearing the surname keeps the surname apart ("Ford" in a passage
+    on Edsel Ford that names only "Henry Ford"). Nor for titles that are not a name ("Battle of
+    Hastings": every word of a name is capitalised).
     """
     name = title_name(title).split()
     if len(name) < 2 or not all(word[:1].isupper() for word in name):
@@ -174,7 +177,7 @@ def _join_title_surname(
     roots = sorted({root for root in target if root != titled and entities[root].type in PERSON_TYPES})
     lone = [root for root in roots if _fold(surfaces[root]) == surname]
     others = [root for root in roots if root not in lone and _fold(surfaces[root])[-len(surname) :] == surname]
-    if not lone or others:
+    if not lone or (others and titled is None):
         return titled
     subject = titled if titled is not None else lone[0]
     for index, root in enumerate(target):
