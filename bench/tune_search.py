@@ -35,6 +35,7 @@ GRID = {
     "name_weight": [0.0, 1.0, 3.0, 10.0, 30.0],
     "cue_boost": [1.0, 3.0, 10.0, 30.0, 100.0],
     "cue_seed": [0.0, 0.1, 0.2, 0.3, 0.5, 0.7],
+    "text_cue_weight": [0.0, 0.1, 0.3, 1.0, 3.0, 10.0],
     "dense_prior": [0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6],
     "titled_dense_prior": [0.0, 0.05, 0.1, 0.2, 0.3, 0.4],
     "prior_top": [3, 10, 30],
@@ -45,7 +46,7 @@ PROFILES = {
     "graph": {"fixed": {"dense_weight": 0.0, "lexical_weight": 0.0}, "skip": ("dense_weight", "lexical_weight")},
     "graph-no-relations": {
         "fixed": {"dense_weight": 0.0, "lexical_weight": 0.0, "use_relations": False},
-        "skip": ("dense_weight", "lexical_weight", "relation_weight", "cue_boost", "cue_seed"),
+        "skip": ("dense_weight", "lexical_weight", "relation_weight", "cue_boost"),
     },
     "fused": {"fixed": {}, "skip": ()},
 }

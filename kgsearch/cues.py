@@ -14,6 +14,7 @@ read the wrong way round.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import cache
 
 from kgbuild import relation_names
@@ -135,3 +136,16 @@ def relation_cues(question: str) -> tuple[str, ...]:
 def parse_cue(cue: str) -> tuple[str, bool]:
     """Split a cue into its relation label and whether it is followed forward (subject to object)."""
     return cue.removeprefix(INVERSE), not cue.startswith(INVERSE)
+
+
+def evidence_words(cues: Iterable[str]) -> frozenset[str]:
+    """Return the words a passage may state the cued hops with, in either direction.
+
+    A passage states "the father of X" as "X was the son of Y" as often as "X's father Y", so a
+    relation's cue words and its inverse's are evidence alike: ``P22`` -> father, son, daughter, ...
+    """
+    found: set[str] = set()
+    for cue in cues:
+        label, _ = parse_cue(cue)
+        found.update(_CUE_WORDS.get(label, ()), _INVERSE_CUE_WORDS.get(label, ()))
+    return frozenset(found)

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from kgbuild import Encoder, local_name, relation_names, sparql_prefixes
-from kgsearch.cues import parse_cue, relation_cues
+from kgsearch.cues import evidence_words, parse_cue, relation_cues
 from kgsearch.encoder import load_encoder
 from kgsearch.errors import QueryError
 from kgsearch.explain import best_paths
-from kgsearch.graph import RELATION, TITLE
+from kgsearch.graph import MENTION, RELATION, TITLE
 from kgsearch.index import SearchIndex, load_index
 from kgsearch.linking import TITLE_LINKS, Linker
 from kgsearch.records import LinkedMention, ReadQuestion, SearchHit, SearchResult
@@ -192,7 +192,7 @@ class Searcher:
                 for label, forward in map(parse_cue, read.cues)
                 if label in self._predicate_of_label
             )
-            seeds, personalization = self._restart(mentions, dense, cued)  # dense is set where dense_prior > 0
+            seeds, personalization = self._restart(mentions, dense, cued, read.cues)  # dense: set where dense_prior > 0
             boosts = dict.fromkeys(cued, settings.cue_boost)
             relation = settings.relation_weight if settings.use_relations else 0.0
             kinds = (
@@ -264,14 +264,20 @@ class Searcher:
         return matrix
 
     def _restart(
-        self, mentions: list[LinkedMention], dense: Any, cued: frozenset[tuple[int, bool]]
+        self,
+        mentions: list[LinkedMention],
+        dense: Any,
+        cued: frozenset[tuple[int, bool]],
+        cues: tuple[str, ...] = (),
     ) -> tuple[list[tuple[LinkedMention, int, float]], Any]:
         """Restart distribution of the walk.
 
         The linked mentions by weight; a share (`cue_seed`) on the entities one cued relation away from
         them (the hop the question asks for: "the director of X" restarts at X's directors too, by
-        confidence); and a share on the top dense passages: `dense_prior`, or `titled_dense_prior` for a
-        question that names its passages by title, mixed by the share of the seed weight that titles give.
+        confidence), and on the entities X's own passage names in a sentence holding a word of the
+        cued relation (`text_cue_weight`: the hop the extractor missed); and a share on the top dense
+        passages: `dense_prior`, or `titled_dense_prior` for a question that names its passages by
+        title, mixed by the share of the seed weight that titles give.
         """
         import numpy as np
 
@@ -287,6 +293,11 @@ class Searcher:
                 for start in starts:
                     for target, edge in graph.typed_neighbours(start, RELATION, cued):
                         hops[target] += mention.weight * graph.edges.weight[edge]
+        if cues and settings.cue_seed > 0 and settings.text_cue_weight > 0:
+            evidence = evidence_words(cues)
+            for mention in mentions:
+                for target in self._named_near_cues(graph.index[mention.node], evidence):
+                    hops[target] += mention.weight * settings.text_cue_weight
         cue_share = settings.cue_seed if hops.sum() > 0 else 0.0
         titled = sum(m.weight for m in mentions if m.how in TITLE_LINKS) / total
         prior = (1 - titled) * settings.dense_prior + titled * settings.titled_dense_prior
@@ -302,6 +313,38 @@ class Searcher:
             weights = np.exp((dense[top] - dense[top].max()) * 20.0)
             personalization[top] += prior * weights / weights.sum()
         return seeds, personalization
+
+    def _named_near_cues(self, node: int, evidence: frozenset[str]) -> set[int]:
+        """Return the entities `node`'s passage names just after one of the `evidence` words.
+
+        "son of Comgall mac Domangairt", "music composed by Stephen Warbeck": a name whose first word
+        is at most `_CUE_WINDOW` words after a cue word. The passage is `node` itself or the one it is
+        the title entity of; that title entity is not among the names (its edge is a title edge).
+        """
+        graph = self.index.graph
+        passages = [node] if node < graph.passages else [p for p, _ in graph.typed_neighbours(node, TITLE)]
+        found: set[int] = set()
+        for passage in passages:
+            tokens = words(self.index.passages[passage].text)
+            starts = {
+                i + step for i, token in enumerate(tokens) if token in evidence for step in range(1, _CUE_WINDOW + 1)
+            }
+            if not starts:
+                continue
+            for entity, _ in graph.typed_neighbours(passage, MENTION):
+                names = self._node_names.get(entity, ())
+                if any(tuple(tokens[start : start + len(name)]) == name for name in names for start in starts):
+                    found.add(entity)
+        return found
+
+    @cached_property
+    def _node_names(self) -> dict[int, tuple[tuple[str, ...], ...]]:
+        """Every entity node's names (label, aliases) as lower-cased words, for `_named_near_cues`."""
+        names: dict[int, list[tuple[str, ...]]] = {}
+        for name, node in zip(self.index.names, self.index.name_nodes.tolist(), strict=True):
+            if node >= self.index.graph.passages and (tokens := tuple(words(name))):
+                names.setdefault(node, []).append(tokens)
+        return {node: tuple(dict.fromkeys(found)) for node, found in names.items()}
 
     def matching_passages(self, where: str, runner: Any = None) -> Any:
         """Boolean mask of the passages whose graph matches the SPARQL pattern `where` (binding ``?passage``).
@@ -341,6 +384,7 @@ class Searcher:
 
 
 _TRANSITIONS_KEPT = 16
+_CUE_WINDOW = 4  # "music composed by Stephen Warbeck", "the only child of Henry Ford": a name this close
 _WHERE_PREFIXES = sparql_prefixes("kg", "wdt", "conll", "schema", "rdf", "rdfs")
 WHERE_START = _WHERE_PREFIXES + "SELECT DISTINCT ?passage WHERE { "  # what comes before the user's pattern
 

@@ -23,6 +23,10 @@ class SearchSettings:
             edges are further multiplied by their triple's confidence, alias edges by the similarity).
         cue_boost: factor on relation edges whose property the question names ("mother" -> P25).
         cue_seed: share of the restart mass given to the entities one cued relation away from the seeds.
+        text_cue_weight: weight, beside those relation edges' confidences, of the entities a seed's own
+            passage names in a sentence holding a word of the cued relation: the hop stated in text
+            where the extractor missed the edge ("music composed by Stephen Warbeck" for "the composer
+            of Billy Elliot"); 0 reads relation edges alone.
         dense_prior: share of the walk's restart mass given to the top dense passages, for a question none
             of whose seed weight is linked by a passage title.
         titled_dense_prior: the same share for a question all of whose seed weight is linked by passage
@@ -48,6 +52,7 @@ class SearchSettings:
     name_weight: float = 30.0
     cue_boost: float = 10.0
     cue_seed: float = 0.3
+    text_cue_weight: float = 0.0
     dense_prior: float = 0.4
     titled_dense_prior: float = 0.0
     prior_top: int = 30
@@ -73,7 +78,7 @@ class SearchSettings:
         for name in ("title_weight", "mention_weight", "relation_weight", "alias_weight", "name_weight", "cue_boost"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("graph_weight", "dense_weight", "lexical_weight", "walk_threshold"):
+        for name in ("graph_weight", "dense_weight", "lexical_weight", "walk_threshold", "text_cue_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from kgsearch.cues import parse_cue, relation_cues
+from kgsearch.cues import evidence_words, parse_cue, relation_cues
 from kgsearch.graph import RELATION, TITLE, EdgeTable, Node, SearchGraph
 
 
@@ -44,6 +44,14 @@ def test_cues_name_the_direction_of_the_hop() -> None:
     assert relation_cues("Who is the child of the performer of song X?") == ("P175", "P40", "^P22", "^P25")
     assert relation_cues("Who is Lisbeth Palme's husband?") == ("P26", "^P26")  # symmetric: both ways
     assert parse_cue("^P40") == ("P40", False) and parse_cue("P57") == ("P57", True)
+
+
+def test_a_hop_is_stated_in_text_with_the_words_of_either_direction() -> None:
+    father = evidence_words(("P22", "^P40"))
+    assert {"father", "son", "daughter"} <= father  # "X's father Y", "X was the son of Y"
+    assert "married" not in father
+    assert {"composed", "music"} <= evidence_words(("P86",))
+    assert evidence_words(()) == frozenset()
 
 
 def test_kinship_words_for_a_path_cue_its_first_hop_not_their_last_word() -> None:

@@ -4,6 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from kgsearch.cues import evidence_words
 from kgsearch.encoder import HashingEncoder
 from kgsearch.errors import QueryError, SearchIndexError
 from kgsearch.index import load_index
@@ -289,3 +290,16 @@ def test_the_default_settings_are_the_tuned_file() -> None:
     tuned = json.loads((Path(__file__).parents[2] / "bench/settings/default.json").read_text())
     assert SearchSettings.from_json(tuned) == SearchSettings()
     assert tuned["titled_dense_prior"] < tuned["dense_prior"]  # a question naming its passages leans on the walk
+
+
+def test_a_hop_stated_in_text_is_followed_where_the_relation_edge_is_missing(searcher: Searcher) -> None:
+    graph = searcher.index.graph
+    passage = next(i for i, p in enumerate(searcher.index.passages) if p.id == "polish-wedding")
+    named = searcher._named_near_cues(passage, evidence_words(("P57",)))
+    assert [graph.nodes[node].label for node in named] == ["Theresa Connelly"]  # "directed by Theresa Connelly"
+    assert searcher._named_near_cues(passage, evidence_words(("P50",))) == set()  # no "written" in it
+    ablated = searcher.with_settings(dense_weight=0.0, use_relations=False)
+    before = {h.passage.id: h.graph_score for h in ablated.search(QUESTION, k=5).hits}
+    after = {h.passage.id: h.graph_score for h in ablated.with_settings(text_cue_weight=1.0).search(QUESTION, k=5).hits}
+    assert after["theresa-connelly"] > before.get("theresa-connelly", 0.0)
+    assert after.get("lena-olin", 0.0) <= before.get("lena-olin", 0.0)  # named in the passage, not after a cue
