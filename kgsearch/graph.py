@@ -131,13 +131,17 @@ class SearchGraph:
         """Number of nodes."""
         return len(self.nodes)
 
-    def edge_weights(self, kind_weights: tuple[float, ...], predicate_boost: dict[tuple[int, bool], float]) -> Any:
+    def edge_weights(
+        self, kind_weights: tuple[float, ...], predicate_boost: dict[tuple[int, bool], float], namesake: float = 1.0
+    ) -> Any:
         """Weight of every edge in each direction for one query: its kind's weight times its own, cue-boosted.
 
         Args:
             predicate_boost: factor by ``(predicate, forward)``: a relation edge is boosted when walked
                 from its subject to its object (``forward``) or back, so "the father of X" can follow
                 X's P22 edges to his father without also favouring the children whose father X is.
+            namesake: factor on the name edges of an entity that is itself a passage's subject
+                (`namesake_edges`).
 
         Returns:
             ``(2 * edges,)``: the weights from ``a`` to ``b`` (a relation's subject to its object), then back.
@@ -147,6 +151,8 @@ class SearchGraph:
 
         kinds = self.edges.kind
         weights = np.asarray(kind_weights, dtype=np.float64)[kinds] * self.edges.weight
+        if namesake != 1.0:
+            weights = np.where(self.namesake_edges, weights * namesake, weights)
         if not predicate_boost:
             return np.concatenate([weights, weights])
         boost = np.ones((2, len(self.predicates) + 1))  # row 0: subject to object, row 1: back
@@ -242,6 +248,23 @@ class SearchGraph:
             wanted = [(int(p), f) in predicates for p, f in zip(self.edges.predicate[rows], forward, strict=True)]
             keep &= np.asarray(wanted, dtype=bool)
         return list(zip(self._target[positions][keep].tolist(), rows[keep].tolist(), strict=True))
+
+    @cached_property
+    def namesake_edges(self) -> Any:
+        """Boolean mask of the name edges whose entity is some passage's subject (its title entity).
+
+        Such an entity has its own passage, so its name edges lead to namesakes' passages: the entity
+        "Edsel Ford", subject of the passage "Edsel Ford", to "Edsel Ford (poet)". Wikipedia gives the
+        bare title to the primary topic and a disambiguator to the others.
+        """
+        import numpy as np
+
+        kinds = self.edges.kind
+        titled = np.zeros(self.size, dtype=bool)
+        titled[self.edges.a[kinds == TITLE]] = True
+        titled[self.edges.b[kinds == TITLE]] = True
+        titled[: self.passages] = False  # passages take part in title edges too; only entities count
+        return (kinds == NAME) & (titled[self.edges.a] | titled[self.edges.b])
 
     @cached_property
     def _by_source(self) -> list[Any]:

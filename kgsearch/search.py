@@ -203,8 +203,13 @@ class Searcher:
                 settings.name_weight,
             )
             boosted = tuple(sorted(boosts.items()))
-            transition = self._transition(kinds, boosted)  # row order: the explanations read it too
-            walked = self._transition(kinds, boosted, by_column=True) if settings.walk_threshold > 0 else transition
+            namesake = settings.namesake_weight
+            transition = self._transition(kinds, boosted, namesake)  # row order: the explanations read it too
+            walked = (
+                self._transition(kinds, boosted, namesake, by_column=True)
+                if settings.walk_threshold > 0
+                else transition
+            )
             rank = graph.pagerank(
                 walked, personalization, settings.damping, settings.walk_iterations, threshold=settings.walk_threshold
             )
@@ -244,18 +249,22 @@ class Searcher:
         return SearchResult(read.question, hits, read.mentions, read.cues, tuple(notes))
 
     def _transition(
-        self, kinds: tuple[float, ...], boosts: tuple[tuple[tuple[int, bool], float], ...], by_column: bool = False
+        self,
+        kinds: tuple[float, ...],
+        boosts: tuple[tuple[tuple[int, bool], float], ...],
+        namesake: float = 1.0,
+        by_column: bool = False,
     ) -> Any:
         """Return the walk's transition matrix for these edge weights; the last few are kept (cues repeat).
 
         `by_column` gives it in CSC form, whose columns a thresholded walk reads (`SearchGraph.pagerank`).
         """
-        key = (kinds, boosts, by_column)
+        key = (kinds, boosts, namesake, by_column)
         with self._transitions_lock:  # the app shares one searcher between sessions' threads
             matrix = self._transitions.get(key)
             if matrix is None:
                 graph = self.index.graph
-                matrix = graph.transition(graph.edge_weights(kinds, dict(boosts)))
+                matrix = graph.transition(graph.edge_weights(kinds, dict(boosts), namesake))
                 if by_column:
                     matrix = matrix.tocsc()
                 if len(self._transitions) >= _TRANSITIONS_KEPT:

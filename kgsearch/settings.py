@@ -22,6 +22,8 @@ class SearchSettings:
         title_weight, mention_weight, relation_weight, alias_weight, name_weight: edge weights by kind (relation
             edges are further multiplied by their triple's confidence, alias edges by the similarity).
         cue_boost: factor on relation edges whose property the question names ("mother" -> P25).
+        namesake_weight: factor on the name edges of an entity that is a passage's subject: they lead
+            to its namesakes' passages ("Edsel Ford" to "Edsel Ford (poet)").
         cue_seed: share of the restart mass given to the entities one cued relation away from the seeds.
         text_cue_weight: weight, beside those relation edges' confidences, of the entities a seed's own
             passage names in a sentence holding a word of the cued relation: the hop stated in text
@@ -51,6 +53,7 @@ class SearchSettings:
     alias_weight: float = 0.3
     name_weight: float = 30.0
     cue_boost: float = 10.0
+    namesake_weight: float = 1.0
     cue_seed: float = 0.3
     text_cue_weight: float = 0.0
     dense_prior: float = 0.4
@@ -75,7 +78,8 @@ class SearchSettings:
         for name in ("prior_top", "walk_iterations"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        for name in ("title_weight", "mention_weight", "relation_weight", "alias_weight", "name_weight", "cue_boost"):
+        edge_factors = ("title_weight", "mention_weight", "relation_weight", "alias_weight", "name_weight")
+        for name in (*edge_factors, "cue_boost", "namesake_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         for name in ("graph_weight", "dense_weight", "lexical_weight", "walk_threshold", "text_cue_weight"):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from kgsearch.cues import evidence_words, parse_cue, relation_cues
-from kgsearch.graph import RELATION, TITLE, EdgeTable, Node, SearchGraph
+from kgsearch.graph import MENTION, NAME, RELATION, TITLE, EdgeTable, Node, SearchGraph
 
 
 def _family() -> SearchGraph:
@@ -100,3 +100,22 @@ def test_the_edge_table_joins_selects_and_keeps_its_saved_columns() -> None:
     assert all(np.array_equal(again.columns()[name], column) for name, column in joined.columns().items())
     with pytest.raises(KeyError):
         EdgeTable.from_columns({"a": joined.a})
+
+
+def test_a_subject_s_name_edges_to_namesakes_passages_weigh_what_namesake_says() -> None:
+    titles = ("Edsel Ford", "Edsel Ford (poet)")
+    nodes = [Node(f"passage/{i}", t, "passage") for i, t in enumerate(titles)]
+    nodes += [Node("entity/edsel", "Edsel Ford", "entity"), Node("entity/poet", "Edsel Ford (poet)", "entity")]
+    rows = [(0, 2, TITLE, 1.0, -1, -1), (1, 3, TITLE, 1.0, -1, -1), (1, 2, NAME, 1.0, -1, -1)]
+    rows += [(0, 3, MENTION, 1.0, -1, -1)]  # the poet's name in Edsel's passage: not a name edge
+    graph = SearchGraph(nodes, 2, EdgeTable.from_rows(rows), [])
+    assert graph.namesake_edges.tolist() == [False, False, True, False]
+
+    def poet_share(namesake: float) -> float:
+        transition = graph.transition(graph.edge_weights((10.0, 1.0, 1.0, 1.0, 10.0), {}, namesake))
+        seeds = np.zeros(graph.size)
+        seeds[2] = 1.0  # the question names Edsel Ford
+        rank = graph.pagerank(transition, seeds, 0.85, 50)
+        return float(rank[1] / rank[0])
+
+    assert poet_share(0.1) < poet_share(1.0) / 3
