@@ -53,9 +53,9 @@ class SearchSettings:
     alias_weight: float = 0.3
     name_weight: float = 30.0
     cue_boost: float = 10.0
-    namesake_weight: float = 1.0
-    cue_seed: float = 0.3
-    text_cue_weight: float = 0.0
+    namesake_weight: float = 0.03
+    cue_seed: float = 0.5
+    text_cue_weight: float = 10.0
     dense_prior: float = 0.4
     titled_dense_prior: float = 0.0
     prior_top: int = 30

@@ -299,7 +299,9 @@ def test_a_hop_stated_in_text_is_followed_where_the_relation_edge_is_missing(sea
     assert [graph.nodes[node].label for node in named] == ["Theresa Connelly"]  # "directed by Theresa Connelly"
     assert searcher._named_near_cues(passage, evidence_words(("P50",))) == set()  # no "written" in it
     ablated = searcher.with_settings(dense_weight=0.0, use_relations=False)
-    before = {h.passage.id: h.graph_score for h in ablated.search(QUESTION, k=5).hits}
+    before = {
+        h.passage.id: h.graph_score for h in ablated.with_settings(text_cue_weight=0.0).search(QUESTION, k=5).hits
+    }
     after = {h.passage.id: h.graph_score for h in ablated.with_settings(text_cue_weight=1.0).search(QUESTION, k=5).hits}
     assert after["theresa-connelly"] > before.get("theresa-connelly", 0.0)
     assert after.get("lena-olin", 0.0) <= before.get("lena-olin", 0.0)  # named in the passage, not after a cue
