@@ -130,6 +130,8 @@ def show_hit(hit: Any, explorer: GraphExplorer, names: list[str]) -> None:
             for hop in hit.path:
                 if hop.kind == "relation":
                     st.caption(f"{hop.predicate_label} ({hop.confidence:.2f}): “{hop.sentence}”")
+                elif hop.kind == "text":
+                    st.caption(f"“{hop.predicate_label}” in {hop.source_label}: “{hop.sentence}”")
         entities = {s.target: s.target_label for s in steps if s.target_kind == "entity"}
         row = st.container(horizontal=True)
         for iri, label in entities.items():

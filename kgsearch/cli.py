@@ -137,6 +137,11 @@ def _describe(hop: Any) -> str:
             f"{hop.source_label} --{hop.predicate_label}--> {hop.target_label} "
             f"(confidence {hop.confidence:.2f}, p {hop.contribution:.2f}) \u201c{hop.sentence}\u201d"
         )
+    if hop.kind == "text":
+        return (
+            f"{hop.source_label} --named after {hop.predicate_label!r}--> {hop.target_label} "
+            f"(restart share {hop.contribution:.2f}) \u201c{hop.sentence}\u201d"
+        )
     return f"{hop.source_label} --{hop.kind}--> {hop.target_label} (p {hop.contribution:.2f})"
 
 

@@ -4,7 +4,9 @@ From the question's linked mentions, a best-first search over the walk's transit
 (the product of hop probabilities, i.e. the shortest path in ``-log p``) finds, for every passage it
 reaches within `MAX_HOPS` steps, the single path that carried the most mass there:
 question mention -> entity -> (triple ->) entity -> passage. Each hop records its probability,
-and relation hops the triple with its source sentence.
+and relation hops the triple with its source sentence. A walk that restarted at an entity named in
+text right after a word of the asked relation (`TextHop`) may start a path there too: question
+mention -> passage -> (the sentence) -> entity -> passage.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from kgbuild import TripleFact, local_name
@@ -23,6 +26,23 @@ _BUDGET = 20_000  # nodes settled at most: explanations must stay cheap beside t
 _KEEP = 500  # on 2Wiki, 500 explain the same hits with the same paths as 2,000
 
 
+@dataclass(frozen=True, slots=True)
+class TextHop:
+    """A restart at an entity that a seed's passage names right after a word of the asked relation.
+
+    ``seed`` is the node the question's `mention` linked (the passage or its title entity), ``word``
+    the cue word, ``sentence`` the passage's sentence holding both, ``share`` the target's restart mass.
+    """
+
+    mention: LinkedMention
+    seed: int
+    passage: int
+    target: int
+    share: float
+    word: str
+    sentence: str
+
+
 def best_paths(
     graph: SearchGraph,
     transition: Any,
@@ -31,11 +51,13 @@ def best_paths(
     triples: Sequence[TripleFact],
     predicate_names: dict[str, str],
     rank: Any = None,
+    text_hops: Sequence[TextHop] = (),
 ) -> dict[int, tuple[Hop, ...]]:
     """Return the best path to each reachable target passage.
 
     Args:
         seeds: ``(mention, node, share of the restart mass)`` for each linked mention.
+        text_hops: restarts at entities named in text after a cue word; a path may start there.
         rank: the walk's PageRank vector; when given, the search only passes through the `_KEEP` nodes
             with the most mass (the mass that reaches a hit flows through them), which keeps it cheap.
 
@@ -48,7 +70,7 @@ def best_paths(
         passable[np.argpartition(-rank, _KEEP)[:_KEEP]] = True
         passable[list(targets)] = True
     cost: dict[int, float] = {}
-    back: dict[int, tuple[int, int, float] | tuple[LinkedMention, float]] = {}
+    back: dict[int, tuple[int, int, float] | tuple[LinkedMention, float] | TextHop] = {}
     depth: dict[int, int] = {}
     heap: list[tuple[float, int]] = []
     for mention, node, share in seeds:
@@ -56,6 +78,11 @@ def best_paths(
         if start < cost.get(node, math.inf):
             cost[node], back[node], depth[node] = start, (mention, share), 0
             heapq.heappush(heap, (start, node))
+    for hop in text_hops:
+        start = -math.log(max(hop.share, 1e-300))
+        if start < cost.get(hop.target, math.inf):
+            cost[hop.target], back[hop.target], depth[hop.target] = start, hop, 1
+            heapq.heappush(heap, (start, hop.target))
     settled: set[int] = set()
     found: set[int] = set()
     while heap and len(settled) < _BUDGET and found != targets:
@@ -92,6 +119,28 @@ def _path(
     node = target
     while True:
         step = back[node]
+        if isinstance(step, TextHop):
+            passage, seed = graph.nodes[step.passage], graph.nodes[step.seed]
+            named = graph.nodes[step.target]
+            hops.append(
+                Hop(
+                    "text",
+                    passage.iri,
+                    named.iri,
+                    passage.label,
+                    named.label,
+                    step.share,
+                    predicate_label=step.word,
+                    sentence=step.sentence,
+                    sentence_document=passage.iri,
+                )
+            )
+            if step.seed != step.passage:  # the question named the passage's subject
+                hops.append(Hop("title", seed.iri, passage.iri, seed.label, passage.label, 1.0))
+            mention = step.mention
+            span = f"question[{mention.start}:{mention.end}]"
+            hops.append(Hop("mention", span, seed.iri, mention.text, seed.label, step.share))
+            break
         if isinstance(step[0], LinkedMention):
             mention, share = step
             hops.append(

@@ -161,6 +161,8 @@ def _node_kinds(hit: SearchHit) -> dict[str, str]:
         kinds.setdefault(hop.target, ENTITY)
         if hop.kind in ("title", "mentioned_in", "name"):  # one end a passage, the other an entity
             kinds.setdefault(hop.source, ENTITY if kinds[hop.target] == PASSAGE else PASSAGE)
+        elif hop.kind == "text":  # a passage names the entity after a cue word
+            kinds.setdefault(hop.source, PASSAGE)
         elif hop.kind != "mention":
             kinds.setdefault(hop.source, ENTITY)
     return kinds
@@ -177,6 +179,8 @@ def _words(hop: Hop, source_kind: str, subjects: Mapping[str, str]) -> tuple[str
         return "about", source_kind == ENTITY, False
     if hop.kind == "name":
         return "same name", False, True
+    if hop.kind == "text":  # passage -"composed" in its text-> entity
+        return f"“{hop.predicate_label}” in its text", False, False
     return "similar name", False, True
 
 

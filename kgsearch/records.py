@@ -41,7 +41,9 @@ class Hop:
 
     ``kind`` is ``mention`` (question span -> node), ``relation`` (entity -> entity through an extracted
     triple), ``alias`` (entity -> entity by name similarity), ``title`` or ``mentioned_in``
-    (entity -> passage). Relation hops carry the triple's predicate, confidence and source sentence.
+    (entity -> passage), ``name`` (entity -> a passage its name titles) or ``text`` (passage -> an entity
+    it names right after a word of the asked relation). Relation hops carry the triple's predicate,
+    confidence and source sentence; text hops the cue word (as ``predicate_label``) and the sentence.
     """
 
     kind: str

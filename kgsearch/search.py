@@ -11,17 +11,18 @@
 from __future__ import annotations
 
 import copy
+import re
 import threading
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from kgbuild import Encoder, local_name, relation_names, sparql_prefixes
 from kgsearch.cues import evidence_words, parse_cue, relation_cues
 from kgsearch.encoder import load_encoder
 from kgsearch.errors import QueryError
-from kgsearch.explain import best_paths
+from kgsearch.explain import TextHop, best_paths
 from kgsearch.graph import MENTION, RELATION, TITLE
 from kgsearch.index import SearchIndex, load_index
 from kgsearch.linking import TITLE_LINKS, Linker
@@ -31,6 +32,17 @@ from kgsearch.text import words
 
 MAX_QUESTION_CHARS = 1000
 NO_LINK_NOTE = "no entity of the question was found in the graph: ranked by the dense (and lexical) scores alone"
+
+
+class _TextCue(NamedTuple):
+    """An entity a seed's passage names right after a cue word, found while the restart is built."""
+
+    mention: LinkedMention
+    seed: int
+    passage: int
+    target: int
+    word: str
+    start: int  # the name's first word, a word index of the passage
 
 
 class Searcher:
@@ -186,13 +198,14 @@ class Searcher:
         graph_scores = np.zeros(graph.passages)
         transition, rank = None, None
         seeds: list[tuple[LinkedMention, int, float]] = []
+        text_hops: list[_TextCue] = []
         if mentions:
             cued = frozenset(
                 (self._predicate_of_label[label], forward)
                 for label, forward in map(parse_cue, read.cues)
                 if label in self._predicate_of_label
             )
-            seeds, personalization = self._restart(mentions, dense, cued, read.cues)  # dense: set where dense_prior > 0
+            seeds, personalization, text_hops = self._restart(mentions, dense, cued, read.cues)  # dense: see prior
             boosts = dict.fromkeys(cued, settings.cue_boost)
             relation = settings.relation_weight if settings.use_relations else 0.0
             kinds = (
@@ -228,7 +241,16 @@ class Searcher:
         top = np.argpartition(-fused, min(k, len(fused) - 1))[: k + 1] if len(fused) > k + 1 else np.arange(len(fused))
         order = [int(i) for i in sorted(top.tolist(), key=lambda i: (-fused[i], i))[:k] if np.isfinite(fused[i])]
         paths = (
-            best_paths(graph, transition, seeds, set(order), index.triples, relation_names(), rank)
+            best_paths(
+                graph,
+                transition,
+                seeds,
+                set(order),
+                index.triples,
+                relation_names(),
+                rank,
+                [self._text_hop(cue, personalization) for cue in text_hops],
+            )
             if transition is not None and explain
             else {}
         )
@@ -278,7 +300,7 @@ class Searcher:
         dense: Any,
         cued: frozenset[tuple[int, bool]],
         cues: tuple[str, ...] = (),
-    ) -> tuple[list[tuple[LinkedMention, int, float]], Any]:
+    ) -> tuple[list[tuple[LinkedMention, int, float]], Any, list[_TextCue]]:
         """Restart distribution of the walk.
 
         The linked mentions by weight; a share (`cue_seed`) on the entities one cued relation away from
@@ -302,11 +324,15 @@ class Searcher:
                 for start in starts:
                     for target, edge in graph.typed_neighbours(start, RELATION, cued):
                         hops[target] += mention.weight * graph.edges.weight[edge]
+        relation_hops = hops.copy()
+        text_cues: dict[int, _TextCue] = {}
         if cues and settings.cue_seed > 0 and settings.text_cue_weight > 0:
             evidence = evidence_words(cues)
             for mention in mentions:
-                for target in self._named_near_cues(graph.index[mention.node], evidence):
+                node = graph.index[mention.node]
+                for target, (passage, word, start) in self._named_near_cues(node, evidence).items():
                     hops[target] += mention.weight * settings.text_cue_weight
+                    text_cues.setdefault(target, _TextCue(mention, node, passage, target, word, start))
         cue_share = settings.cue_seed if hops.sum() > 0 else 0.0
         titled = sum(m.weight for m in mentions if m.how in TITLE_LINKS) / total
         prior = (1 - titled) * settings.dense_prior + titled * settings.titled_dense_prior
@@ -321,29 +347,56 @@ class Searcher:
             top = np.argsort(-dense)[: settings.prior_top]
             weights = np.exp((dense[top] - dense[top].max()) * 20.0)
             personalization[top] += prior * weights / weights.sum()
-        return seeds, personalization
+        # Explained through the triple where a cued relation edge reaches the entity too (`best_paths`).
+        by_text = [cue for target, cue in text_cues.items() if not relation_hops[target]] if cue_share else []
+        return seeds, personalization, by_text
 
-    def _named_near_cues(self, node: int, evidence: frozenset[str]) -> set[int]:
+    def _text_hop(self, cue: _TextCue, personalization: Any) -> TextHop:
+        """Return the explanation's start at an entity named in text after a cue word, with its sentence."""
+        text = self.index.passages[cue.passage].text
+        sentence, seen = text, 0
+        for sentence in _SENTENCE_END.split(text):  # the sentence holding the name's first word
+            seen += len(words(sentence))
+            if seen > cue.start:
+                break
+        share = float(personalization[cue.target])
+        return TextHop(cue.mention, cue.seed, cue.passage, cue.target, share, cue.word, sentence)
+
+    def _named_near_cues(self, node: int, evidence: frozenset[str]) -> dict[int, tuple[int, str, int]]:
         """Return the entities `node`'s passage names just after one of the `evidence` words.
 
         "son of Comgall mac Domangairt", "music composed by Stephen Warbeck": a name whose first word
         is at most `_CUE_WINDOW` words after a cue word. The passage is `node` itself or the one it is
         the title entity of; that title entity is not among the names (its edge is a title edge).
+
+        Returns:
+            ``{entity: (passage, cue word, the name's first word as a word index of the passage)}``.
+
         """
         graph = self.index.graph
         passages = [node] if node < graph.passages else [p for p, _ in graph.typed_neighbours(node, TITLE)]
-        found: set[int] = set()
+        found: dict[int, tuple[int, str, int]] = {}
         for passage in passages:
             tokens = words(self.index.passages[passage].text)
-            starts = {
-                i + step for i, token in enumerate(tokens) if token in evidence for step in range(1, _CUE_WINDOW + 1)
-            }
+            starts: dict[int, str] = {}  # a word a name may start at -> the cue word before it
+            for i, token in enumerate(tokens):
+                if token in evidence:
+                    for step in range(1, _CUE_WINDOW + 1):
+                        starts.setdefault(i + step, token)
             if not starts:
                 continue
             for entity, _ in graph.typed_neighbours(passage, MENTION):
-                names = self._node_names.get(entity, ())
-                if any(tuple(tokens[start : start + len(name)]) == name for name in names for start in starts):
-                    found.add(entity)
+                at = next(
+                    (
+                        start
+                        for start in sorted(starts)
+                        for name in self._node_names.get(entity, ())
+                        if tuple(tokens[start : start + len(name)]) == name
+                    ),
+                    None,
+                )
+                if at is not None and entity not in found:
+                    found[entity] = (passage, starts[at], at)
         return found
 
     @cached_property
@@ -393,6 +446,7 @@ class Searcher:
 
 
 _TRANSITIONS_KEPT = 16
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _CUE_WINDOW = 4  # "music composed by Stephen Warbeck", "the only child of Henry Ford": a name this close
 _WHERE_PREFIXES = sparql_prefixes("kg", "wdt", "conll", "schema", "rdf", "rdfs")
 WHERE_START = _WHERE_PREFIXES + "SELECT DISTINCT ?passage WHERE { "  # what comes before the user's pattern

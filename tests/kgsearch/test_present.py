@@ -112,6 +112,18 @@ def test_a_walk_from_a_passage_to_an_entity_it_mentions_points_the_mention_edge_
     assert "passage *Film* ←mentioned in— **Berlin** —mentioned in→ passage *Margaret*" in chain(steps)
 
 
+def test_a_hop_stated_in_text_reads_from_the_passage_with_its_cue_word() -> None:
+    path = (
+        Hop("mention", "question[0:12]", "ent/elliot", "Billy Elliot", "Billy Elliot", 0.5),
+        Hop("title", "ent/elliot", "doc/elliot", "Billy Elliot", "Billy Elliot", 1.0),
+        Hop("text", "doc/elliot", "ent/warbeck", "Billy Elliot", "Stephen Warbeck", 0.3, predicate_label="composed"),
+        Hop("title", "ent/warbeck", "doc/warbeck", "Stephen Warbeck", "Stephen Warbeck", 0.9),
+    )
+    steps = path_steps(_hit(path), {})
+    assert [(s.source_kind, s.target_kind) for s in steps][1:3] == [(ENTITY, PASSAGE), (PASSAGE, ENTITY)]
+    assert "passage *Billy Elliot* —“composed” in its text→ **Stephen Warbeck**" in chain(steps)
+
+
 def test_the_drawing_tells_passages_from_entities_and_wraps_long_labels() -> None:
     dot = explanation_dot(path_steps(_hit(PATH), SUBJECTS))
     assert '"doc/theresa" [label="Theresa Connelly", shape=note' in dot

@@ -269,7 +269,7 @@ def test_the_dense_prior_follows_the_share_of_seed_weight_linked_by_titles(searc
 
     def dense_share(how: str) -> float:
         linked = [replace(m, how=how) for m in mentions]
-        _, personalization = mixed._restart(linked, dense, frozenset())
+        _, personalization, _ = mixed._restart(linked, dense, frozenset())
         seeded = {mixed.index.graph.index[m.node] for m in linked}
         return sum(personalization[i] for i in np.argsort(-dense)[:3] if i not in seeded and i < passages)
 
@@ -297,7 +297,7 @@ def test_a_hop_stated_in_text_is_followed_where_the_relation_edge_is_missing(sea
     passage = next(i for i, p in enumerate(searcher.index.passages) if p.id == "polish-wedding")
     named = searcher._named_near_cues(passage, evidence_words(("P57",)))
     assert [graph.nodes[node].label for node in named] == ["Theresa Connelly"]  # "directed by Theresa Connelly"
-    assert searcher._named_near_cues(passage, evidence_words(("P50",))) == set()  # no "written" in it
+    assert searcher._named_near_cues(passage, evidence_words(("P50",))) == {}  # no "written" in it
     ablated = searcher.with_settings(dense_weight=0.0, use_relations=False)
     before = {
         h.passage.id: h.graph_score for h in ablated.with_settings(text_cue_weight=0.0).search(QUESTION, k=5).hits
@@ -305,3 +305,7 @@ def test_a_hop_stated_in_text_is_followed_where_the_relation_edge_is_missing(sea
     after = {h.passage.id: h.graph_score for h in ablated.with_settings(text_cue_weight=1.0).search(QUESTION, k=5).hits}
     assert after["theresa-connelly"] > before.get("theresa-connelly", 0.0)
     assert after.get("lena-olin", 0.0) <= before.get("lena-olin", 0.0)  # named in the passage, not after a cue
+    text = next(h for h in ablated.search(QUESTION, k=5).hits if h.passage.id == "theresa-connelly").path
+    assert [hop.kind for hop in text] == ["mention", "text", "title"]  # question -> its passage -> ... -> hit
+    assert text[1].predicate_label == "directed" and text[1].target_label == "Theresa Connelly"
+    assert text[1].sentence == "Polish Wedding is a 1998 comedy film directed by Theresa Connelly."
