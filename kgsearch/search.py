@@ -205,7 +205,8 @@ class Searcher:
                 for label, forward in map(parse_cue, read.cues)
                 if label in self._predicate_of_label
             )
-            seeds, personalization, text_hops = self._restart(mentions, dense, cued, read.cues)  # dense: see prior
+            # dense is set where dense_prior > 0
+            seeds, personalization, text_hops = self._restart(mentions, dense, cued, read.cues)
             boosts = dict.fromkeys(cued, settings.cue_boost)
             relation = settings.relation_weight if settings.use_relations else 0.0
             kinds = (
@@ -305,10 +306,11 @@ class Searcher:
 
         The linked mentions by weight; a share (`cue_seed`) on the entities one cued relation away from
         them (the hop the question asks for: "the director of X" restarts at X's directors too, by
-        confidence), and on the entities X's own passage names in a sentence holding a word of the
-        cued relation (`text_cue_weight`: the hop the extractor missed); and a share on the top dense
-        passages: `dense_prior`, or `titled_dense_prior` for a question that names its passages by
-        title, mixed by the share of the seed weight that titles give.
+        confidence), and on the entities X's own passage names right after a word of the cued relation
+        (`text_cue_weight`: the hop the extractor missed); and a share on the top dense passages:
+        `dense_prior`, or `titled_dense_prior` for a question that names its passages by title, mixed by
+        the share of the seed weight that titles give. Also returns the entities reached by text alone,
+        for the explanations.
         """
         import numpy as np
 
