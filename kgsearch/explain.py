@@ -30,12 +30,14 @@ _KEEP = 500  # on 2Wiki, 500 explain the same hits with the same paths as 2,000
 class TextHop:
     """A restart at an entity that a seed's passage names right after a word of the asked relation.
 
-    ``seed`` is the node the question's `mention` linked (the passage or its title entity), ``word``
-    the cue word, ``sentence`` the passage's sentence holding both, ``share`` the target's restart mass.
+    ``seed`` is the node the question's `mention` linked (the passage or its title entity) and
+    ``seed_share`` its restart mass, ``word`` the cue word, ``sentence`` the passage's sentence holding
+    both, ``share`` the target's restart mass.
     """
 
     mention: LinkedMention
     seed: int
+    seed_share: float
     passage: int
     target: int
     share: float
@@ -139,7 +141,7 @@ def _path(
                 hops.append(Hop("title", seed.iri, passage.iri, seed.label, passage.label, 1.0))
             mention = step.mention
             span = f"question[{mention.start}:{mention.end}]"
-            hops.append(Hop("mention", span, seed.iri, mention.text, seed.label, step.share))
+            hops.append(Hop("mention", span, seed.iri, mention.text, seed.label, step.seed_share))
             break
         if isinstance(step[0], LinkedMention):
             mention, share = step

@@ -250,7 +250,7 @@ class Searcher:
                 index.triples,
                 relation_names(),
                 rank,
-                [self._text_hop(cue, personalization) for cue in text_hops],
+                [self._text_hop(cue, seeds, personalization) for cue in text_hops],
             )
             if transition is not None and explain
             else {}
@@ -353,7 +353,7 @@ class Searcher:
         by_text = [cue for target, cue in text_cues.items() if not relation_hops[target]] if cue_share else []
         return seeds, personalization, by_text
 
-    def _text_hop(self, cue: _TextCue, personalization: Any) -> TextHop:
+    def _text_hop(self, cue: _TextCue, seeds: list[tuple[LinkedMention, int, float]], personalization: Any) -> TextHop:
         """Return the explanation's start at an entity named in text after a cue word, with its sentence."""
         text = self.index.passages[cue.passage].text
         sentence, seen = text, 0
@@ -361,8 +361,9 @@ class Searcher:
             seen += len(words(sentence))
             if seen > cue.start:
                 break
+        seed_share = next(share for mention, _, share in seeds if mention is cue.mention)
         share = float(personalization[cue.target])
-        return TextHop(cue.mention, cue.seed, cue.passage, cue.target, share, cue.word, sentence)
+        return TextHop(cue.mention, cue.seed, seed_share, cue.passage, cue.target, share, cue.word, sentence)
 
     def _named_near_cues(self, node: int, evidence: frozenset[str]) -> dict[int, tuple[int, str, int]]:
         """Return the entities `node`'s passage names just after one of the `evidence` words.
