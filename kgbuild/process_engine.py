@@ -10,6 +10,9 @@ loses the batches in flight, and its rerun skips every document already written.
 
 Workers start with ``spawn`` (a fork of a process that has run torch can deadlock in its thread pool).
 A worker that dies (killed, out of memory) ends the run with `WorkerError`; what was written stays.
+Each worker sends on a pipe of its own whose only write end it holds, so its death reads here as the
+pipe's end, even in the middle of a message; on a queue shared by all workers, a message cut short
+by a killed worker left this process waiting for the rest of it forever.
 """
 
 from __future__ import annotations
@@ -17,13 +20,14 @@ from __future__ import annotations
 import multiprocessing
 import queue
 import sys
-import time
+import threading
 import traceback
 import types
 from collections.abc import Generator, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain, islice
+from multiprocessing.connection import wait
 from typing import Any
 
 from kgbuild.errors import WorkerError
@@ -77,12 +81,15 @@ class ProcessEngine:
         """
         context = multiprocessing.get_context("spawn")
         tasks: Any = context.Queue()
-        results: Any = context.Queue()
-        arguments = (tasks, results, self.model_dir, self.spacy_model, settings, self.batch_size, self.threads)
-        workers = [context.Process(target=_work, args=arguments, daemon=True) for _ in range(self.processes)]
+        pipes = [context.Pipe(duplex=False) for _ in range(self.processes)]  # (this end, the worker's)
+        settings_ = (self.model_dir, self.spacy_model, settings, self.batch_size, self.threads)
+        workers = [context.Process(target=_work, args=(tasks, sender, *settings_), daemon=True) for _, sender in pipes]
         with _bare_main():
             for worker in workers:
                 worker.start()
+        for _, sender in pipes:
+            sender.close()  # the worker holds the only write end now: its death ends the pipe here
+        readers = {reader: number for number, (reader, _) in enumerate(pipes)}
         pending = iter(documents)
         window = self.batch_size * WINDOW_BATCHES
         in_flight = 0
@@ -96,26 +103,26 @@ class ProcessEngine:
         try:
             for _ in range(self.processes + 1):  # one window queued behind each busy worker
                 feed()
-            checked = time.monotonic()
             while in_flight:
-                if time.monotonic() - checked >= POLL_SECONDS:  # the others may keep sending while one is dead
-                    _check_alive(workers)
-                    checked = time.monotonic()
-                try:
-                    kind, payload = results.get(timeout=POLL_SECONDS)
-                except queue.Empty:
-                    continue
-                if kind == "graphs":
-                    yield from payload
-                elif kind == "done":
-                    in_flight -= 1
-                    feed()
-                else:
-                    raise WorkerError(
-                        f"a worker process failed ({payload}); the documents written so far are kept, "
-                        "rerun the same command to finish"
-                    )
+                for ready in wait(list(readers), timeout=POLL_SECONDS):
+                    reader: Any = ready
+                    try:
+                        kind, payload = reader.recv()
+                    except EOFError:  # the worker died, perhaps in the middle of a message
+                        raise _died(workers, readers[reader]) from None
+                    if kind == "graphs":
+                        yield from payload
+                    elif kind == "done":
+                        in_flight -= 1
+                        feed()
+                    else:
+                        raise WorkerError(
+                            f"a worker process failed ({payload}); the documents written so far are kept, "
+                            "rerun the same command to finish"
+                        )
         finally:
+            for reader in readers:  # a worker still sending gets a broken pipe and leaves
+                reader.close()
             _stop(workers, tasks)
 
 
@@ -150,19 +157,38 @@ def local_unless_large(engine: ProcessEngine, extractor: Any, parser: Any) -> En
 def _work(
     tasks: Any, results: Any, model_dir: str, spacy_model: str | None, settings: GraphSettings, batch: int, threads: int
 ) -> None:
-    """Run a worker: load the model once, then build each window's graphs, one message per extractor batch."""
+    """Run a worker: load the model once, then build each window's graphs, one message per extractor batch.
+
+    A thread sends the messages on `results` (this worker's pipe), so the next batch is extracted
+    while the last one is on its way, as a multiprocessing queue's feeder thread would.
+    """
+    outbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    sender = threading.Thread(target=_send_all, args=(outbox, results), daemon=True)
+    sender.start()
     try:
         extractor, parser = load_graph_builder(model_dir, spacy_model, threads)
         while (window := tasks.get()) is not None:
             graphs = document_graphs(window, extractor, parser, settings, batch)
             while done := list(islice(graphs, batch)):
-                results.put(("graphs", done))
-            results.put(("done", None))
+                outbox.put(("graphs", done))
+            outbox.put(("done", None))
     except KeyboardInterrupt:
         return
     except BaseException as error:  # reported to the parent, which raises it with the run's context
         lines = traceback.format_exception_only(error)
-        results.put(("error", lines[-1].strip() if lines else type(error).__name__))
+        outbox.put(("error", lines[-1].strip() if lines else type(error).__name__))
+    finally:
+        outbox.put(None)
+        sender.join()
+
+
+def _send_all(outbox: Any, results: Any) -> None:
+    """Send a worker's messages in order until None; a closed pipe (the parent has gone) ends it."""
+    while (message := outbox.get()) is not None:
+        try:
+            results.send(message)
+        except OSError:
+            return
 
 
 @contextmanager
@@ -181,14 +207,14 @@ def _bare_main() -> Iterator[None]:
         sys.modules["__main__"] = main
 
 
-def _check_alive(workers: list[Any]) -> None:
-    """Raise when a worker has died: its window would never finish."""
-    for number, worker in enumerate(workers, 1):
-        if not worker.is_alive():
-            raise WorkerError(
-                f"worker process {number} of {len(workers)} died (exit code {worker.exitcode}); "
-                "the documents written so far are kept, rerun the same command to finish"
-            )
+def _died(workers: list[Any], index: int) -> WorkerError:
+    """Return the error of a run whose worker `index` died (its pipe ended): its window would never finish."""
+    worker = workers[index]
+    worker.join(JOIN_SECONDS)  # its exit code
+    return WorkerError(
+        f"worker process {index + 1} of {len(workers)} died (exit code {worker.exitcode}); "
+        "the documents written so far are kept, rerun the same command to finish"
+    )
 
 
 def _stop(workers: list[Any], tasks: Any) -> None:
