@@ -42,7 +42,7 @@ from kgbuild.pipeline import (
 from kgbuild.records import Document
 
 MAX_AUTO_PROCESSES = 4  # `auto_processes`: each worker holds its own model and spaCy (about 0.6 GB)
-POLL_SECONDS = 0.5  # how often this process checks its workers while it waits for a batch
+POLL_SECONDS = 0.5  # how often a process waiting for a message checks that the other side is alive
 JOIN_SECONDS = 10.0  # how long a worker may take to leave after the run before it is terminated
 
 
@@ -167,7 +167,7 @@ def _work(
     sender.start()
     try:
         extractor, parser = load_graph_builder(model_dir, spacy_model, threads)
-        while (window := tasks.get()) is not None:
+        while (window := _next_window(tasks)) is not None:
             graphs = document_graphs(window, extractor, parser, settings, batch)
             while done := list(islice(graphs, batch)):
                 outbox.put(("graphs", done))
@@ -180,6 +180,22 @@ def _work(
     finally:
         outbox.put(None)
         sender.join()
+
+
+def _next_window(tasks: Any) -> list[Document] | None:
+    """Return the next window of documents; None at the run's end, or once this worker's parent has died.
+
+    A parent killed (``kill -9``, out of memory) never says the run is over: without the check, its
+    workers would wait for work for ever, each holding a model.
+    """
+    parent = multiprocessing.parent_process()
+    while True:
+        try:
+            window: list[Document] | None = tasks.get(timeout=POLL_SECONDS)
+            return window
+        except queue.Empty:
+            if parent is not None and not parent.is_alive():
+                return None
 
 
 def _send_all(outbox: Any, results: Any) -> None:

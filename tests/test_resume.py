@@ -29,6 +29,21 @@ def _document_lines(kg: Path) -> set[str]:
     return {line for file in (kg / "documents").glob("*.nq") for line in file.read_text().splitlines()}
 
 
+def _children(pid: int) -> list[int]:
+    """The processes `pid` started (Linux's /proc; none elsewhere)."""
+    listing = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in listing.read_text().split()] if listing.exists() else []
+
+
+def _running(pid: int) -> bool:
+    """Whether `pid` is a process that has not exited (a zombie has)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return False
+    return fields[0] not in ("Z", "X")
+
+
 def test_killed_run_resumes_to_the_same_graph(tiny_model, tmp_path):
     corpus = _corpus(tmp_path / "corpus.jsonl")
     whole = _extract(corpus, tmp_path / "whole", tiny_model)
@@ -38,8 +53,13 @@ def test_killed_run_resumes_to_the_same_graph(tiny_model, tmp_path):
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and len(list(documents.glob("*.nq"))) < 5:
         time.sleep(0.05)
+    workers = _children(killed.pid)
     os.kill(killed.pid, signal.SIGKILL)
     killed.wait(timeout=30)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and any(_running(pid) for pid in workers):
+        time.sleep(0.1)
+    assert not [pid for pid in workers if _running(pid)]  # the worker processes left with their parent
     written = len(list(documents.glob("*.nq")))
     assert 5 <= written < 40, written
     for file in documents.glob("*.nq"):  # every graph file is complete: a header and whole lines
