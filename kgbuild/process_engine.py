@@ -82,14 +82,14 @@ class ProcessEngine:
         context = multiprocessing.get_context("spawn")
         tasks: Any = context.Queue()
         pipes = [context.Pipe(duplex=False) for _ in range(self.processes)]  # (this end, the worker's)
-        settings_ = (self.model_dir, self.spacy_model, settings, self.batch_size, self.threads)
-        workers = [context.Process(target=_work, args=(tasks, sender, *settings_), daemon=True) for _, sender in pipes]
+        arguments = (self.model_dir, self.spacy_model, settings, self.batch_size, self.threads)
+        workers = [context.Process(target=_work, args=(tasks, sender, *arguments), daemon=True) for _, sender in pipes]
         with _bare_main():
             for worker in workers:
                 worker.start()
         for _, sender in pipes:
             sender.close()  # the worker holds the only write end now: its death ends the pipe here
-        readers = {reader: number for number, (reader, _) in enumerate(pipes)}
+        readers = {reader: index for index, (reader, _) in enumerate(pipes)}  # -> its worker's index
         pending = iter(documents)
         window = self.batch_size * WINDOW_BATCHES
         in_flight = 0

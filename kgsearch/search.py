@@ -318,23 +318,29 @@ class Searcher:
         personalization = np.zeros(graph.size)
         total = sum(m.weight for m in mentions) or 1.0
         seeds = []
-        hops = np.zeros(graph.size)
-        if cued and settings.use_relations and settings.cue_seed > 0:
-            for mention in mentions:
-                node = graph.index[mention.node]
-                starts = [node] + [about for about, _ in graph.typed_neighbours(node, TITLE)]
-                for start in starts:
-                    for target, edge in graph.typed_neighbours(start, RELATION, cued):
-                        hops[target] += mention.weight * graph.edges.weight[edge]
-        relation_hops = hops.copy()
+        relation_hops, text_hops = np.zeros(graph.size), np.zeros(graph.size)
+        follow = bool(cued) and settings.use_relations and settings.cue_seed > 0
+        evidence = evidence_words(cues) if settings.cue_seed > 0 and settings.text_cue_weight > 0 else frozenset()
+        named: dict[int, dict[int, tuple[str, int]]] = {}  # a passage's `_named_near_cues`, read once
         text_cues: dict[int, _TextCue] = {}
-        if cues and settings.cue_seed > 0 and settings.text_cue_weight > 0:
-            evidence = evidence_words(cues)
-            for mention in mentions:
-                node = graph.index[mention.node]
-                for target, (passage, word, start) in self._named_near_cues(node, evidence).items():
-                    hops[target] += mention.weight * settings.text_cue_weight
-                    text_cues.setdefault(target, _TextCue(mention, node, passage, target, word, start))
+        for mention in mentions:
+            node = graph.index[mention.node]
+            starts = [node] + [about for about, _ in graph.typed_neighbours(node, TITLE)]
+            reached: set[int] = set()  # one share per mention, whichever of its passages names the entity
+            for start in starts:
+                if follow:
+                    for target, edge in graph.typed_neighbours(start, RELATION, cued):
+                        relation_hops[target] += mention.weight * graph.edges.weight[edge]
+                if not evidence or start >= graph.passages:
+                    continue
+                if start not in named:
+                    named[start] = self._named_near_cues(start, evidence)
+                for target, (word, at) in named[start].items():
+                    if target not in reached:
+                        reached.add(target)
+                        text_hops[target] += mention.weight * settings.text_cue_weight
+                        text_cues.setdefault(target, _TextCue(mention, node, start, target, word, at))
+        hops = relation_hops + text_hops
         cue_share = settings.cue_seed if hops.sum() > 0 else 0.0
         titled = sum(m.weight for m in mentions if m.how in TITLE_LINKS) / total
         prior = (1 - titled) * settings.dense_prior + titled * settings.titled_dense_prior
@@ -365,41 +371,38 @@ class Searcher:
         share = float(personalization[cue.target])
         return TextHop(cue.mention, cue.seed, seed_share, cue.passage, cue.target, share, cue.word, sentence)
 
-    def _named_near_cues(self, node: int, evidence: frozenset[str]) -> dict[int, tuple[int, str, int]]:
-        """Return the entities `node`'s passage names just after one of the `evidence` words.
+    def _named_near_cues(self, passage: int, evidence: frozenset[str]) -> dict[int, tuple[str, int]]:
+        """Return the entities `passage` names just after one of the `evidence` words.
 
         "son of Comgall mac Domangairt", "music composed by Stephen Warbeck": a name whose first word
-        is at most `_CUE_WINDOW` words after a cue word. The passage is `node` itself or the one it is
-        the title entity of; that title entity is not among the names (its edge is a title edge).
+        is at most `_CUE_WINDOW` words after a cue word. The passage's title entity is not among them
+        (its edge is a title edge, not a mention).
 
         Returns:
-            ``{entity: (passage, cue word, the name's first word as a word index of the passage)}``.
+            ``{entity: (cue word, the name's first word as a word index of the passage)}``.
 
         """
-        graph = self.index.graph
-        passages = [node] if node < graph.passages else [p for p, _ in graph.typed_neighbours(node, TITLE)]
-        found: dict[int, tuple[int, str, int]] = {}
-        for passage in passages:
-            tokens = words(self.index.passages[passage].text)
-            starts: dict[int, str] = {}  # a word a name may start at -> the cue word before it
-            for i, token in enumerate(tokens):
-                if token in evidence:
-                    for step in range(1, _CUE_WINDOW + 1):
-                        starts.setdefault(i + step, token)
-            if not starts:
-                continue
-            for entity, _ in graph.typed_neighbours(passage, MENTION):
-                at = next(
-                    (
-                        start
-                        for start in sorted(starts)
-                        for name in self._node_names.get(entity, ())
-                        if tuple(tokens[start : start + len(name)]) == name
-                    ),
-                    None,
-                )
-                if at is not None and entity not in found:
-                    found[entity] = (passage, starts[at], at)
+        tokens = words(self.index.passages[passage].text)
+        starts: dict[int, str] = {}  # a word a name may start at -> the cue word before it
+        for i, token in enumerate(tokens):
+            if token in evidence:
+                for step in range(1, _CUE_WINDOW + 1):
+                    starts.setdefault(i + step, token)
+        found: dict[int, tuple[str, int]] = {}
+        if not starts:
+            return found
+        for entity, _ in self.index.graph.typed_neighbours(passage, MENTION):
+            at = next(
+                (
+                    start
+                    for start in sorted(starts)
+                    for name in self._node_names.get(entity, ())
+                    if tuple(tokens[start : start + len(name)]) == name
+                ),
+                None,
+            )
+            if at is not None:
+                found[entity] = (starts[at], at)
         return found
 
     @cached_property

@@ -26,7 +26,7 @@ class SearchSettings:
             to its namesakes' passages ("Edsel Ford" to "Edsel Ford (poet)").
         cue_seed: share of the restart mass given to the entities one cued relation away from the seeds.
         text_cue_weight: weight, beside those relation edges' confidences, of the entities a seed's own
-            passage names in a sentence holding a word of the cued relation: the hop stated in text
+            passage names at most 4 words after a word of the cued relation: the hop stated in text
             where the extractor missed the edge ("music composed by Stephen Warbeck" for "the composer
             of Billy Elliot"); 0 reads relation edges alone.
         dense_prior: share of the walk's restart mass given to the top dense passages, for a question none
@@ -79,10 +79,8 @@ class SearchSettings:
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
         edge_factors = ("title_weight", "mention_weight", "relation_weight", "alias_weight", "name_weight")
-        for name in (*edge_factors, "cue_boost", "namesake_weight"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("graph_weight", "dense_weight", "lexical_weight", "walk_threshold", "text_cue_weight"):
+        fusion = ("graph_weight", "dense_weight", "lexical_weight")
+        for name in (*edge_factors, "cue_boost", "namesake_weight", "text_cue_weight", *fusion, "walk_threshold"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 
