@@ -23,7 +23,7 @@ from kgsearch.cues import evidence_words, parse_cue, relation_cues
 from kgsearch.encoder import load_encoder
 from kgsearch.errors import QueryError
 from kgsearch.explain import TextHop, best_paths
-from kgsearch.graph import MENTION, RELATION, TITLE
+from kgsearch.graph import MENTION, NAME, RELATION, TITLE
 from kgsearch.index import SearchIndex, load_index
 from kgsearch.linking import TITLE_LINKS, Linker
 from kgsearch.records import LinkedMention, ReadQuestion, SearchHit, SearchResult
@@ -323,9 +323,18 @@ class Searcher:
         evidence = evidence_words(cues) if settings.cue_seed > 0 and settings.text_cue_weight > 0 else frozenset()
         named: dict[int, dict[int, tuple[str, int]]] = {}  # a passage's `_named_near_cues`, read once
         text_cues: dict[int, _TextCue] = {}
+        namesakes: set[int] = set()  # passages of other things named like a linked entity with its own passage
         for mention in mentions:
             node = graph.index[mention.node]
             starts = [node] + [about for about, _ in graph.typed_neighbours(node, TITLE)]
+            if settings.namesake_prior != 1.0:
+                namesakes.update(
+                    passage
+                    for start in starts
+                    if start >= graph.passages
+                    for passage, edge in graph.typed_neighbours(start, NAME)
+                    if graph.namesake_edges[edge] and passage < graph.passages and passage not in starts
+                )
             reached: set[int] = set()  # one share per mention, whichever of its passages names the entity
             for start in starts:
                 if follow:
@@ -354,7 +363,10 @@ class Searcher:
         if prior > 0:
             top = np.argsort(-dense)[: settings.prior_top]
             weights = np.exp((dense[top] - dense[top].max()) * 20.0)
-            personalization[top] += prior * weights / weights.sum()
+            if namesakes:
+                weights[np.isin(top, list(namesakes))] *= settings.namesake_prior
+            if weights.sum() > 0:
+                personalization[top] += prior * weights / weights.sum()
         # Explained through the triple where a cued relation edge reaches the entity too (`best_paths`).
         by_text = [cue for target, cue in text_cues.items() if not relation_hops[target]] if cue_share else []
         return seeds, personalization, by_text

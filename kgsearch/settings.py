@@ -24,6 +24,9 @@ class SearchSettings:
         cue_boost: factor on relation edges whose property the question names ("mother" -> P25).
         namesake_weight: factor on the name edges of an entity that is a passage's subject: they lead
             to its namesakes' passages ("Edsel Ford" to "Edsel Ford (poet)").
+        namesake_prior: factor on the dense prior's weight of a linked entity's namesakes' passages (those
+            its name edges reach, other than its own): they score high on the name the question repeats,
+            not on what it asks; 1 leaves the prior as the dense scores give it.
         cue_seed: share of the restart mass given to the entities one cued relation away from the seeds.
         text_cue_weight: weight, beside those relation edges' confidences, of the entities a seed's own
             passage names at most 4 words after a word of the cued relation: the hop stated in text
@@ -54,6 +57,7 @@ class SearchSettings:
     name_weight: float = 30.0
     cue_boost: float = 10.0
     namesake_weight: float = 0.03
+    namesake_prior: float = 1.0
     cue_seed: float = 0.5
     text_cue_weight: float = 10.0
     dense_prior: float = 0.4
@@ -72,7 +76,7 @@ class SearchSettings:
         """Refuse weights that would make the walk or the fusion meaningless."""
         if not 0.0 <= self.damping < 1.0:
             raise ValueError(f"damping must be in [0, 1), got {self.damping}")
-        for name in ("dense_prior", "titled_dense_prior", "cue_seed"):
+        for name in ("dense_prior", "titled_dense_prior", "cue_seed", "namesake_prior"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         for name in ("prior_top", "walk_iterations"):
