@@ -57,7 +57,7 @@ class SearchSettings:
     name_weight: float = 30.0
     cue_boost: float = 10.0
     namesake_weight: float = 0.03
-    namesake_prior: float = 1.0
+    namesake_prior: float = 0.3
     cue_seed: float = 0.5
     text_cue_weight: float = 10.0
     dense_prior: float = 0.4

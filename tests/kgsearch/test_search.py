@@ -309,3 +309,50 @@ def test_a_hop_stated_in_text_is_followed_where_the_relation_edge_is_missing(sea
     assert [hop.kind for hop in text] == ["mention", "text", "title"]  # question -> its passage -> ... -> hit
     assert text[1].predicate_label == "directed" and text[1].target_label == "Theresa Connelly"
     assert text[1].sentence == "Polish Wedding is a 1998 comedy film directed by Theresa Connelly."
+
+
+def test_the_dense_prior_of_a_linked_entity_s_namesakes_passages_is_scaled_by_namesake_prior(
+    tmp_path: Path,
+) -> None:
+    from kgbuild import KnowledgeGraphDir, SpacyParser, build_knowledge_graph, read_corpus
+    from kgsearch.index import build_index
+    from tests.kgsearch.conftest import ScriptedExtractor
+
+    corpus = tmp_path / "corpus.jsonl"
+    passages = [
+        ("edsel", "Edsel Ford", "Edsel Ford was the son of Henry Ford."),
+        ("poet", "Edsel Ford (poet)", "Edsel Ford was an American poet."),
+        ("henry", "Henry Ford", "Henry Ford was an American industrialist."),
+    ]
+    corpus.write_text("".join(json.dumps({"id": i, "title": t, "text": x}) + "\n" for i, t, x in passages))
+    script = {
+        "edsel": {
+            "entities": [["Edsel Ford", "PER"], ["Henry Ford", "PER"]],
+            "relations": [["Edsel Ford", "P22", "Henry Ford", 0.9]],
+        },
+        "poet": {"entities": [["Edsel Ford", "PER"], ["American", "MISC"]], "relations": []},
+        "henry": {"entities": [["Henry Ford", "PER"], ["American", "MISC"]], "relations": []},
+    }
+    kg = tmp_path / "kg"
+    build_knowledge_graph(
+        read_corpus(corpus), KnowledgeGraphDir(kg, create=True), ScriptedExtractor(script), SpacyParser(), "s", "1"
+    )
+    build_index(kg, corpus, HashingEncoder(), "hashing")
+    searcher = Searcher(load_index(kg), HashingEncoder(), nlp=False).with_settings(dense_prior=0.5, prior_top=3)
+    mentions = list(searcher.read("Who is Edsel Ford's father?").mentions)
+    assert {m.label for m in mentions} == {"Edsel Ford"}
+    order = [p.id for p in searcher.index.passages]
+    dense = np.array([{"edsel": 0.5, "poet": 0.9, "henry": 0.4}[i] for i in order])
+    poet, henry = order.index("poet"), order.index("henry")
+
+    def prior(namesake_prior: float) -> tuple[float, float]:
+        run = searcher.with_settings(namesake_prior=namesake_prior)
+        _, personalization, _ = run._restart(mentions, dense, frozenset())
+        return float(personalization[poet]), float(personalization[henry])
+
+    (poet_before, henry_before), (poet_after, henry_after) = prior(1.0), prior(0.0)
+    assert poet_before > henry_before > 0  # the namesake's passage repeats the name: the dense prior likes it
+    assert poet_after == 0.0 and henry_after > henry_before  # its share goes to the other dense passages
+    assert searcher.search("Who is Edsel Ford's father?", k=3).hits  # and the walk runs with it
+    with pytest.raises(ValueError, match="namesake_prior must be in"):
+        SearchSettings(namesake_prior=1.5)
