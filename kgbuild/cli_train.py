@@ -108,10 +108,12 @@ def train_command(
         ),
     ] = None,
     teacher: Annotated[
-        Path | None,
+        list[Path] | None,
         typer.Option(
             help="Distil this trained model (e.g. an MPNet extractor) into the one trained here: its span and "
-            "relation scores are soft targets next to the gold labels, and the student keeps its labels."
+            "relation scores are soft targets next to the gold labels, and the student keeps its labels. "
+            "Repeat for an ensemble: its members' span distributions are mixed and their relation margins "
+            "averaged; the first labels the unlabelled corpora."
         ),
     ] = None,
     unlabelled: Annotated[
@@ -228,6 +230,8 @@ def _train(arguments: dict[str, Any], resume: bool) -> dict[str, Any]:
     record = {k: str(Path(v).resolve()) if isinstance(v, Path) else v for k, v in a.items()}
     record["data"] = [str(Path(file).resolve()) for file in a["data"]]
     record["unlabelled"] = [str(Path(file).resolve()) for file in a["unlabelled"] or ()]
+    if a["teacher"] is not None:
+        record["teacher"] = [str(Path(member).resolve()) for member in _teachers(a["teacher"])]
     return train(
         examples,
         dev_examples,
@@ -255,11 +259,22 @@ def _teacher_targets(
     from dataclasses import replace
 
     from kgbuild.extraction.checkpoint import state_dir
-    from kgbuild.extraction.distil import load_targets, pseudo_label, save_targets, teach, unlabelled_texts
+    from kgbuild.extraction.distil import (
+        average_targets,
+        check_compatible,
+        load_targets,
+        pseudo_label,
+        save_targets,
+        teach,
+        unlabelled_texts,
+    )
     from kgbuild.extraction.extractor import RelationExtractor
 
     cache = state_dir(a["out"]) / "teacher.pt"
-    teacher = RelationExtractor.load(Path(a["teacher"]))
+    teachers = [RelationExtractor.load(Path(member)) for member in _teachers(a["teacher"])]
+    teacher = teachers[0]
+    for path, member in zip(_teachers(a["teacher"])[1:], teachers[1:], strict=True):
+        check_compatible(teacher.model, member.model, f"teachers {_teachers(a['teacher'])[0]} and {path}")
     labels = teacher.config
     config = replace(
         config,
@@ -273,10 +288,15 @@ def _teacher_targets(
     texts = unlabelled_texts(a["unlabelled"] or (), a["unlabelled_limit"])
     pseudo = pseudo_label(teacher, texts)
     everything = [*examples, *pseudo]
-    targets = teach(teacher, everything)
+    targets = average_targets([teach(member, everything) for member in teachers])
     cache.parent.mkdir(parents=True, exist_ok=True)
     save_targets(cache, everything, targets)
     return everything, targets, config
+
+
+def _teachers(value: Any) -> list[Any]:
+    """Return the --teacher paths as a list: a run recorded before ensembles holds one path."""
+    return [value] if isinstance(value, str | Path) else list(value)
 
 
 def calibrate_command(

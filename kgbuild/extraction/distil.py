@@ -8,6 +8,9 @@ pseudo-labelled with the teacher's own entities and relations. Its soft targets 
 - each ordered entity pair's relation margins, ``logit(relation) - logit(threshold)`` (ATLOP's
   adaptive threshold: a relation holds where its margin is positive).
 
+An ensemble of teachers (several trained models with the same labels) gives the mixture of its
+members' span distributions and the mean of their relation margins (`average_targets`).
+
 The student adds to its gold loss ``weight * T^2 * (KL(teacher spans || student spans) +
 BCE(sigmoid(student margins / T), sigmoid(teacher margins / T)))``, with temperature ``T`` (Hinton
 et al., 2015). Both models work on words, not word pieces, so teacher and student may use
@@ -17,6 +20,7 @@ different tokenizers; they must share entity types, relation labels and the long
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,12 +66,12 @@ class SoftTargets:
     margins: Tensor  # (pairs of `all_pairs(len(entities))`, relations)
 
 
-def check_compatible(teacher: JointExtractor, student: JointExtractor) -> None:
-    """Raise `LabelError` unless the two models share entity types, labels and span width."""
-    a, b = teacher.config, student.config
+def check_compatible(first: JointExtractor, other: JointExtractor, what: str = "the teachers") -> None:
+    """Raise `LabelError` unless two models share entity types, labels and span width (`what` names them)."""
+    a, b = first.config, other.config
     for name in ("entity_types", "relation_types", "max_span_width"):
         if getattr(a, name) != getattr(b, name):
-            raise LabelError(f"teacher and student differ in {name}: {getattr(a, name)} vs {getattr(b, name)}")
+            raise LabelError(f"{what} differ in {name}: {getattr(a, name)} vs {getattr(b, name)}")
 
 
 def pseudo_label(teacher: RelationExtractor, texts: Sequence[TokenizedText], batch_size: int = 16) -> list[Example]:
@@ -98,6 +102,24 @@ def teach(teacher: RelationExtractor, examples: Sequence[Example], batch_size: i
                 margins = pair_logits_per_text[row][:, 1:] - pair_logits_per_text[row][:, :1]
                 targets.append(SoftTargets(log_probs.clone(), margins.half().clone()))
     return targets
+
+
+def average_targets(per_teacher: Sequence[Sequence[SoftTargets]]) -> list[SoftTargets]:
+    """Return an ensemble's soft targets: its members' span distributions mixed, their margins averaged.
+
+    `per_teacher` holds each member's targets for the same examples, in the same order.
+    """
+    if not per_teacher:
+        raise ValueError("an ensemble needs at least one teacher")
+    members = len(per_teacher)
+    if members == 1:
+        return list(per_teacher[0])
+    averaged = []
+    for targets in zip(*per_teacher, strict=True):
+        spans = torch.stack([t.span_log_probs.float() for t in targets]).logsumexp(0) - math.log(members)
+        margins = torch.stack([t.margins.float() for t in targets]).mean(0)
+        averaged.append(SoftTargets(spans.half(), margins.half()))
+    return averaged
 
 
 def pair_logits(

@@ -471,7 +471,10 @@ def load_model(model_dir: str | Path, merge_lora: bool = True) -> tuple[JointExt
         if unexpected or result.unexpected_keys:
             raise ModelLoadError(f"{directory}: encoder weights do not match base model {config.base_model!r}")
     heads = {f"{k}": v.float() for k, v in load_file(str(directory / "heads.safetensors")).items()}
-    result = model.load_state_dict(heads, strict=False)
+    try:
+        result = model.load_state_dict(heads, strict=False)
+    except RuntimeError as error:  # a tensor of another shape: config.json's labels or sizes were changed
+        raise ModelLoadError(f"{directory}: head weights do not match its config.json ({error})") from error
     if result.unexpected_keys or any(not k.startswith("encoder.") for k in result.missing_keys):
         raise ModelLoadError(f"{directory}: head weights do not match its config")
     return model.eval(), tokenizer

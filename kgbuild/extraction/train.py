@@ -340,6 +340,9 @@ def train(
     log.info("calibrated: %s", json.dumps(calibration))
     config = model.config
     final = evaluate(extractor, dev_examples) if dev_examples else None
+    distilled = asdict(distillation) if soft_targets is not None and distillation is not None else None
+    if distilled is not None and run_arguments and run_arguments.get("teacher"):
+        distilled["teachers"] = run_arguments["teacher"]  # the model directories, as the command gave them
     metrics = {
         "config": json.loads(config.to_json()),
         "settings": asdict(settings),
@@ -348,7 +351,7 @@ def train(
         "calibration": calibration,
         "init": str(init) if init is not None else None,
         "dropped_relations": dropped,
-        "distillation": asdict(distillation) if soft_targets is not None and distillation is not None else None,
+        "distillation": distilled,
         "train_examples": len(train_examples),
         "dev_examples": len(dev_examples),
         "train_seconds": round(time.monotonic() - started, 1),

@@ -137,3 +137,46 @@ def test_cli_distils_on_labelled_and_unlabelled_text(teacher, tiny_model, tiny_m
     metrics = json.loads((tmp_path / "student" / "metrics.json").read_text())
     assert metrics["train_examples"] == 3 + 2  # the labelled sentences and two pseudo-labelled documents
     assert metrics["config"]["entity_types"] == list(teacher.config.entity_types)
+
+
+def test_an_ensemble_of_teachers_mixes_span_distributions_and_averages_margins():
+    import torch
+
+    from kgbuild.extraction.distil import SoftTargets, average_targets
+
+    sure = torch.tensor([[[0.9, 0.1]], [[0.2, 0.8]]]).log().half()  # two words, width 1, two classes
+    unsure = torch.tensor([[[0.5, 0.5]], [[0.5, 0.5]]]).log().half()
+    first = SoftTargets(sure, torch.tensor([[4.0, -2.0], [0.0, -6.0]]).half())
+    second = SoftTargets(unsure, torch.tensor([[-2.0, -2.0], [2.0, -2.0]]).half())
+    (mixed,) = average_targets([[first], [second]])
+    expected = torch.tensor([[[0.7, 0.3]], [[0.35, 0.65]]])
+    assert torch.allclose(mixed.span_log_probs.float().exp(), expected, atol=2e-3)  # still distributions
+    assert mixed.margins.tolist() == [[1.0, -2.0], [1.0, -4.0]]
+    assert average_targets([[first]]) == [first]  # one teacher: its own targets
+    with pytest.raises(ValueError, match="at least one teacher"):
+        average_targets([])
+
+
+def test_cli_distils_from_an_ensemble_and_refuses_teachers_of_other_labels(teacher, tiny_model, tiny_bert, tmp_path):
+    from typer.testing import CliRunner
+
+    from kgbuild.cli import app
+
+    args = ["train", "--data", str(DATA / "conll04_tiny.json"), "--holdout", "1", "--base-model", tiny_bert]
+    args += ["--epochs", "1", "--teacher", tiny_model, "--teacher", tiny_model]
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "student")])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "student" / "metrics.json").read_text())
+    assert metrics["distillation"]["teachers"] == [str(Path(tiny_model).resolve())] * 2
+
+    import shutil
+
+    other = tmp_path / "other-labels"
+    shutil.copytree(tiny_model, other)
+    config = json.loads((other / "config.json").read_text())
+    config["relation_types"][-1] = "P9999"  # as many labels, one of them another
+    (other / "config.json").write_text(json.dumps(config))
+    result = CliRunner().invoke(app, [*args[:-1], str(other), "--out", str(tmp_path / "refused")])
+    assert result.exit_code != 0
+    assert "differ in relation_types" in result.output and str(other) in result.output
+    assert not (tmp_path / "refused").exists()  # refused before anything is written

@@ -1,3 +1,4 @@
+import json
 import math
 
 import pytest
@@ -71,6 +72,15 @@ def test_incomplete_model_directory_is_a_clear_error(tmp_path):
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(ModelLoadError, match=r"missing encoder\.safetensors, heads\.safetensors"):
         load_model(tmp_path)
+
+
+def test_a_config_edited_out_of_step_with_the_weights_is_a_clear_error(extractor, tmp_path):
+    out = save_model(extractor.model, tmp_path / "model")
+    config = json.loads((out / "config.json").read_text())
+    config["relation_types"] = config["relation_types"][:-1]  # one label fewer than the head was trained for
+    (out / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelLoadError, match=r"head weights do not match its config\.json"):
+        load_model(out)
 
 
 def test_failed_save_leaves_existing_model_untouched(extractor, tmp_path, monkeypatch):
