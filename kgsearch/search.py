@@ -324,16 +324,18 @@ class Searcher:
         named: dict[int, dict[int, tuple[str, int]]] = {}  # a passage's `_named_near_cues`, read once
         text_cues: dict[int, _TextCue] = {}
         namesakes: set[int] = set()  # passages of other things named like a linked entity with its own passage
+        linked: set[int] = set()  # the linked nodes and their passages: never a namesake's
         for mention in mentions:
             node = graph.index[mention.node]
             starts = [node] + [about for about, _ in graph.typed_neighbours(node, TITLE)]
+            linked.update(starts)
             if settings.namesake_prior != 1.0:
                 namesakes.update(
                     passage
                     for start in starts
                     if start >= graph.passages
                     for passage, edge in graph.typed_neighbours(start, NAME)
-                    if graph.namesake_edges[edge] and passage < graph.passages and passage not in starts
+                    if graph.namesake_edges[edge] and passage < graph.passages
                 )
             reached: set[int] = set()  # one share per mention, whichever of its passages names the entity
             for start in starts:
@@ -363,10 +365,18 @@ class Searcher:
         if prior > 0:
             top = np.argsort(-dense)[: settings.prior_top]
             weights = np.exp((dense[top] - dense[top].max()) * 20.0)
-            if namesakes:
-                weights[np.isin(top, list(namesakes))] *= settings.namesake_prior
-            if weights.sum() > 0:
-                personalization[top] += prior * weights / weights.sum()
+            weights /= weights.sum()
+            namesake = np.isin(top, list(namesakes - linked))
+            kept_share = np.where(namesake, weights * settings.namesake_prior, weights)
+            if kept_share.sum() == 0 and personalization.sum() == 0:  # nothing else to restart from
+                kept_share = weights
+            personalization[top] += prior * kept_share
+            if namesake.any() and settings.namesake_prior < 1:
+                # A namesake's passage keeps that factor of its share; what it gives up goes to the whole
+                # restart in proportion, not to the next dense passages.
+                kept = personalization.sum()
+                personalization /= kept
+                seeds = [(mention, node, share / kept) for mention, node, share in seeds]
         # Explained through the triple where a cued relation edge reaches the entity too (`best_paths`).
         by_text = [cue for target, cue in text_cues.items() if not relation_hops[target]] if cue_share else []
         return seeds, personalization, by_text

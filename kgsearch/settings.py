@@ -24,9 +24,10 @@ class SearchSettings:
         cue_boost: factor on relation edges whose property the question names ("mother" -> P25).
         namesake_weight: factor on the name edges of an entity that is a passage's subject: they lead
             to its namesakes' passages ("Edsel Ford" to "Edsel Ford (poet)").
-        namesake_prior: factor on the dense prior's weight of a linked entity's namesakes' passages (those
-            its name edges reach, other than its own): they score high on the name the question repeats,
-            not on what it asks; 1 leaves the prior as the dense scores give it.
+        namesake_prior: factor on the dense prior's share of a linked entity's namesakes' passages (those
+            its name edges reach, other than a linked one's own): they score high on the name the question
+            repeats, not on what it asks. The share taken returns to the whole restart; 1 leaves the prior
+            as the dense scores give it.
         cue_seed: share of the restart mass given to the entities one cued relation away from the seeds.
         text_cue_weight: weight, beside those relation edges' confidences, of the entities a seed's own
             passage names at most 4 words after a word of the cued relation: the hop stated in text

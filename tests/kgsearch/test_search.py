@@ -311,9 +311,9 @@ def test_a_hop_stated_in_text_is_followed_where_the_relation_edge_is_missing(sea
     assert text[1].sentence == "Polish Wedding is a 1998 comedy film directed by Theresa Connelly."
 
 
-def test_the_dense_prior_of_a_linked_entity_s_namesakes_passages_is_scaled_by_namesake_prior(
-    tmp_path: Path,
-) -> None:
+@pytest.fixture()
+def namesakes(tmp_path: Path) -> Searcher:
+    """Edsel Ford's passage, his namesake the poet's, and his father's; Edsel's father edge extracted."""
     from kgbuild import KnowledgeGraphDir, SpacyParser, build_knowledge_graph, read_corpus
     from kgsearch.index import build_index
     from tests.kgsearch.conftest import ScriptedExtractor
@@ -325,11 +325,12 @@ def test_the_dense_prior_of_a_linked_entity_s_namesakes_passages_is_scaled_by_na
         ("henry", "Henry Ford", "Henry Ford was an American industrialist."),
     ]
     corpus.write_text("".join(json.dumps({"id": i, "title": t, "text": x}) + "\n" for i, t, x in passages))
+    edsel = {
+        "entities": [["Edsel Ford", "PER"], ["Henry Ford", "PER"]],
+        "relations": [["Edsel Ford", "P22", "Henry Ford", 0.9]],
+    }
     script = {
-        "edsel": {
-            "entities": [["Edsel Ford", "PER"], ["Henry Ford", "PER"]],
-            "relations": [["Edsel Ford", "P22", "Henry Ford", 0.9]],
-        },
+        "edsel": edsel,
         "poet": {"entities": [["Edsel Ford", "PER"], ["American", "MISC"]], "relations": []},
         "henry": {"entities": [["Henry Ford", "PER"], ["American", "MISC"]], "relations": []},
     }
@@ -338,21 +339,54 @@ def test_the_dense_prior_of_a_linked_entity_s_namesakes_passages_is_scaled_by_na
         read_corpus(corpus), KnowledgeGraphDir(kg, create=True), ScriptedExtractor(script), SpacyParser(), "s", "1"
     )
     build_index(kg, corpus, HashingEncoder(), "hashing")
-    searcher = Searcher(load_index(kg), HashingEncoder(), nlp=False).with_settings(dense_prior=0.5, prior_top=3)
-    mentions = list(searcher.read("Who is Edsel Ford's father?").mentions)
-    assert {m.label for m in mentions} == {"Edsel Ford"}
+    return Searcher(load_index(kg), HashingEncoder(), nlp=False).with_settings(
+        dense_prior=0.5, titled_dense_prior=0.5, prior_top=3
+    )
+
+
+def _restart_mass(searcher: Searcher, question: str, dense: dict[str, float], **settings: float) -> dict[str, float]:
     order = [p.id for p in searcher.index.passages]
-    dense = np.array([{"edsel": 0.5, "poet": 0.9, "henry": 0.4}[i] for i in order])
-    poet, henry = order.index("poet"), order.index("henry")
+    run = searcher.with_settings(**settings)
+    _, personalization, _ = run._restart(
+        list(run.read(question).mentions), np.array([dense[i] for i in order]), frozenset()
+    )
+    assert personalization.sum() == pytest.approx(1.0)
+    return {passage: float(personalization[i]) for i, passage in enumerate(order)}
 
-    def prior(namesake_prior: float) -> tuple[float, float]:
-        run = searcher.with_settings(namesake_prior=namesake_prior)
-        _, personalization, _ = run._restart(mentions, dense, frozenset())
-        return float(personalization[poet]), float(personalization[henry])
 
-    (poet_before, henry_before), (poet_after, henry_after) = prior(1.0), prior(0.0)
-    assert poet_before > henry_before > 0  # the namesake's passage repeats the name: the dense prior likes it
-    assert poet_after == 0.0 and henry_after > henry_before  # its share goes to the other dense passages
-    assert searcher.search("Who is Edsel Ford's father?", k=3).hits  # and the walk runs with it
+def test_a_namesake_s_passage_keeps_namesake_prior_of_its_dense_share_and_the_rest_goes_to_the_whole_restart(
+    namesakes: Searcher,
+) -> None:
+    question, dense = "Who is Edsel Ford's father?", {"edsel": 0.5, "poet": 0.9, "henry": 0.4}
+    assert {m.label for m in namesakes.read(question).mentions} == {"Edsel Ford"}
+    before = _restart_mass(namesakes, question, dense, namesake_prior=1.0)
+    after = _restart_mass(namesakes, question, dense, namesake_prior=0.3)
+    assert before["poet"] > 0.2 > before["henry"]  # it repeats the name: the dense prior puts it first
+    kept = 1 - 0.7 * before["poet"]
+    assert after["poet"] == pytest.approx(0.3 * before["poet"] / kept)
+    for passage in ("edsel", "henry"):  # the rest of the restart grows in proportion
+        assert after[passage] == pytest.approx(before[passage] / kept)
+    assert _restart_mass(namesakes, question, dense, namesake_prior=0.0)["poet"] == 0.0
+
+    from dataclasses import replace
+
+    read = namesakes.read(question)
+    order = [p.id for p in namesakes.index.passages]
+    read = replace(read, dense=np.array([{"edsel": 0.5, "poet": 0.9, "henry": 0.4}[i] for i in order]))
+    ranked = {
+        factor: [h.passage.id for h in namesakes.with_settings(namesake_prior=factor).rank(read, 3).hits]
+        for factor in (1.0, 0.0)
+    }
+    assert ranked[1.0][0] == "poet"  # the namesake first, above the passage the question names
+    assert ranked[0.0] == ["edsel", "henry", "poet"]  # the question's passage, then the father it asks for
     with pytest.raises(ValueError, match="namesake_prior must be in"):
         SearchSettings(namesake_prior=1.5)
+
+
+def test_a_passage_the_question_links_is_never_a_namesake_s(namesakes: Searcher) -> None:
+    question = "Was Edsel Ford (poet) a namesake of Edsel Ford?"
+    assert {m.label for m in namesakes.read(question).mentions} >= {"Edsel Ford", "Edsel Ford (poet)"}
+    dense = {"edsel": 0.5, "poet": 0.9, "henry": 0.4}
+    assert _restart_mass(namesakes, question, dense, namesake_prior=0.0) == pytest.approx(
+        _restart_mass(namesakes, question, dense, namesake_prior=1.0)
+    )
