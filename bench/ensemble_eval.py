@@ -16,6 +16,7 @@ import argparse
 import json
 import math
 import time
+from typing import Any
 
 KINSHIP = ("P22", "P25", "P26", "P40", "P3373")
 
@@ -29,6 +30,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if not 0.0 < args.floor < 1.0:
+        parser.error(f"--floor must be in (0, 1), got {args.floor}")
 
     import torch
 
@@ -50,27 +53,29 @@ def main() -> None:
         start = time.perf_counter()
         extractions = extractor.extract(texts, gold_entities=golds)
         seconds = time.perf_counter() - start
-        read = [{(r.head, r.tail, r.label): _logit(r.confidence) for r in x.relations} for x in extractions]
-        reads.append(read)
-        own = [{key for key, margin in document.items() if margin > 0} for document in read]
+        margins_by_text = [
+            {(r.head, r.tail, r.label): _logit(r.confidence) for r in found.relations} for found in extractions
+        ]
+        reads.append(margins_by_text)
+        own = [{key for key, margin in text.items() if margin > 0} for text in margins_by_text]
         members[model] = {**_report(score(gold_items, own)), "seconds": round(seconds, 1)}
     mean = []
     for index in range(len(examples)):
         keys = set().union(*(member[index] for member in reads))
         mean.append({key: sum(member[index].get(key, clip) for member in reads) / len(reads) for key in keys})
 
-    def ensemble(offset: float) -> dict:
-        predicted = [{key for key, margin in m.items() if margin > offset} for m in mean]
+    def ensemble(offset: float) -> dict[str, float]:
+        predicted = [{key for key, margin in text.items() if margin > offset} for text in mean]
         return _report(score(gold_items, predicted))
 
-    offsets = [float(o) for o in args.offsets.split(",")]
+    offsets = sorted({0.0, *(float(offset) for offset in args.offsets.split(","))})
     by_offset = {offset: ensemble(offset) for offset in offsets}
-    best = max(offsets, key=lambda o: (by_offset[o]["f1"], -abs(o)))
+    best = max(offsets, key=lambda offset: (by_offset[offset]["f1"], -abs(offset)))
     result = {
         "data": args.data,
         "examples": len(examples),
         "members": members,
-        "ensemble_offset_0": ensemble(0.0),
+        "ensemble_offset_0": by_offset[0.0],
         "ensemble_best_offset": best,
         "ensemble_best": by_offset[best],
     }
@@ -82,7 +87,7 @@ def _logit(confidence: float) -> float:
     return math.log(confidence / (1 - confidence))
 
 
-def _report(scored: dict) -> dict:
+def _report(scored: dict[str, Any]) -> dict[str, float]:
     per_label = scored["per_label"]
     recalls = [per_label[label]["recall"] for label in KINSHIP if label in per_label]
     return {

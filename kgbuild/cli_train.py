@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -245,16 +246,18 @@ def _train(arguments: dict[str, Any], resume: bool) -> dict[str, Any]:
         soft_targets=soft_targets,
         distillation=distillation,
         pseudo_labelled=len(examples) - labelled,
+        teachers=record.get("teacher") or (),
     )
 
 
 def _teacher_targets(
     a: dict[str, Any], examples: list[Example], config: Any, resume: bool
 ) -> tuple[list[Example], Any, Any]:
-    """Label the unlabelled corpora with the teacher and score every training text with it, once.
+    """Label the unlabelled corpora with the (first) teacher and score every training text with each, once.
 
-    The result is cached beside the run's state (``OUT.training/teacher.pt``), so that a resumed run
-    does not read everything with the teacher again.
+    Several teachers are an ensemble (`average_targets`), read one at a time; they must share the
+    first's labels, checked before any of them reads a text. The result is cached beside the run's
+    state (``OUT.training/teacher.pt``), so that a resumed run does not read everything again.
     """
     from dataclasses import replace
 
@@ -269,32 +272,32 @@ def _teacher_targets(
         unlabelled_texts,
     )
     from kgbuild.extraction.extractor import RelationExtractor
+    from kgbuild.extraction.model import load_config
 
-    cache = state_dir(a["out"]) / "teacher.pt"
-    teachers = [RelationExtractor.load(Path(member)) for member in _teachers(a["teacher"])]
-    teacher = teachers[0]
-    for path, member in zip(_teachers(a["teacher"])[1:], teachers[1:], strict=True):
-        check_compatible(teacher.model, member.model, f"teachers {_teachers(a['teacher'])[0]} and {path}")
-    labels = teacher.config
+    paths = [Path(path) for path in _teachers(a["teacher"])]
+    labels = load_config(paths[0])
+    for path in paths[1:]:
+        check_compatible(labels, load_config(path), f"teachers {paths[0]} and {path}")
     config = replace(
         config,
         entity_types=labels.entity_types,
         relation_types=labels.relation_types,
         max_span_width=labels.max_span_width,
     )
+    cache = state_dir(a["out"]) / "teacher.pt"
     if resume and cache.is_file():
         pseudo, targets = load_targets(cache)
         return [*examples, *pseudo[len(examples) :]], targets, config
     texts = unlabelled_texts(a["unlabelled"] or (), a["unlabelled_limit"])
-    pseudo = pseudo_label(teacher, texts)
+    pseudo = pseudo_label(RelationExtractor.load(paths[0]), texts) if texts else []
     everything = [*examples, *pseudo]
-    targets = average_targets([teach(member, everything) for member in teachers])
+    targets = average_targets([teach(RelationExtractor.load(path), everything) for path in paths])
     cache.parent.mkdir(parents=True, exist_ok=True)
     save_targets(cache, everything, targets)
     return everything, targets, config
 
 
-def _teachers(value: Any) -> list[Any]:
+def _teachers(value: str | Path | Sequence[str | Path]) -> list[str | Path]:
     """Return the --teacher paths as a list: a run recorded before ensembles holds one path."""
     return [value] if isinstance(value, str | Path) else list(value)
 

@@ -32,7 +32,7 @@ from torch import Tensor
 from kgbuild.errors import LabelError
 from kgbuild.extraction.extractor import RelationExtractor
 from kgbuild.extraction.features import encode_words
-from kgbuild.extraction.model import JointExtractor, all_pairs, mention_table
+from kgbuild.extraction.model import ExtractorConfig, JointExtractor, all_pairs, mention_table
 from kgbuild.records import EntityAnnotation, Example, RelationAnnotation, TokenizedText
 
 
@@ -66,9 +66,14 @@ class SoftTargets:
     margins: Tensor  # (pairs of `all_pairs(len(entities))`, relations)
 
 
-def check_compatible(first: JointExtractor, other: JointExtractor, what: str = "the teachers") -> None:
-    """Raise `LabelError` unless two models share entity types, labels and span width (`what` names them)."""
-    a, b = first.config, other.config
+def check_compatible(first: ExtractorConfig, other: ExtractorConfig, what: str) -> None:
+    """Raise `LabelError` unless two models' configs share entity types, labels and span width.
+
+    Args:
+        what: the two models, for the message ("teachers A and B").
+
+    """
+    a, b = first, other
     for name in ("entity_types", "relation_types", "max_span_width"):
         if getattr(a, name) != getattr(b, name):
             raise LabelError(f"{what} differ in {name}: {getattr(a, name)} vs {getattr(b, name)}")

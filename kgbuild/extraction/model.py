@@ -438,15 +438,13 @@ def write_config(model_dir: str | Path, config: ExtractorConfig, metrics_update:
         os.replace(staging, directory / name)
 
 
-def load_model(model_dir: str | Path, merge_lora: bool = True) -> tuple[JointExtractor, Any]:
-    """Load a model directory written by `save_model`; returns the model (eval mode) and tokenizer.
+def load_config(model_dir: str | Path) -> ExtractorConfig:
+    """Read a model directory's config without its weights (labels, base encoder, limits).
 
     Raises:
         ModelLoadError: the directory is missing, incomplete or from an incompatible version.
 
     """
-    from safetensors.torch import load_file
-
     directory = Path(model_dir)
     missing = [n for n in ("config.json", "encoder.safetensors", "heads.safetensors") if not (directory / n).is_file()]
     if missing:
@@ -457,6 +455,20 @@ def load_model(model_dir: str | Path, merge_lora: bool = True) -> tuple[JointExt
         raise ModelLoadError(f"{directory / 'config.json'}: invalid config: {error}") from error
     if config.format_version > FORMAT_VERSION:
         raise ModelLoadError(f"{directory}: format {config.format_version} is newer than this kgbuild reads")
+    return config
+
+
+def load_model(model_dir: str | Path, merge_lora: bool = True) -> tuple[JointExtractor, Any]:
+    """Load a model directory written by `save_model`; returns the model (eval mode) and tokenizer.
+
+    Raises:
+        ModelLoadError: the directory is missing, incomplete or from an incompatible version.
+
+    """
+    from safetensors.torch import load_file
+
+    directory = Path(model_dir)
+    config = load_config(directory)
     model, tokenizer = build_model(config)
     encoder_weights = load_file(str(directory / "encoder.safetensors"))
     if config.lora_rank:
@@ -474,7 +486,7 @@ def load_model(model_dir: str | Path, merge_lora: bool = True) -> tuple[JointExt
     try:
         result = model.load_state_dict(heads, strict=False)
     except RuntimeError as error:  # a tensor of another shape: config.json's labels or sizes were changed
-        raise ModelLoadError(f"{directory}: head weights do not match its config.json ({error})") from error
+        raise ModelLoadError(f"{directory}: head weights do not match its config ({error})") from error
     if result.unexpected_keys or any(not k.startswith("encoder.") for k in result.missing_keys):
         raise ModelLoadError(f"{directory}: head weights do not match its config")
     return model.eval(), tokenizer

@@ -110,6 +110,7 @@ def train(
     soft_targets: Sequence[SoftTargets] | None = None,
     distillation: Distillation | None = None,
     pseudo_labelled: int = 0,
+    teachers: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Train on `train_examples`, stop early on `dev_examples`, save the best model to `out_dir`.
 
@@ -133,7 +134,8 @@ def train(
     With `soft_targets` (a teacher's, one per training example; see `kgbuild.extraction.distil`),
     the student also learns from them, weighted by `distillation`. The last `pseudo_labelled` training
     examples carry the teacher's labels, not gold ones: they are trained on, but only the gold-labelled
-    examples decide the type signatures and converse pairs at calibration.
+    examples decide the type signatures and converse pairs at calibration. `teachers` names the
+    teacher models in ``metrics.json``.
 
     Raises:
         CheckpointError: `resume` without a usable state; or, without `resume`, an interrupted run's
@@ -341,8 +343,8 @@ def train(
     config = model.config
     final = evaluate(extractor, dev_examples) if dev_examples else None
     distilled = asdict(distillation) if soft_targets is not None and distillation is not None else None
-    if distilled is not None and run_arguments and run_arguments.get("teacher"):
-        distilled["teachers"] = run_arguments["teacher"]  # the model directories, as the command gave them
+    if distilled is not None and teachers:
+        distilled["teachers"] = list(teachers)
     metrics = {
         "config": json.loads(config.to_json()),
         "settings": asdict(settings),

@@ -152,12 +152,43 @@ def test_an_ensemble_of_teachers_mixes_span_distributions_and_averages_margins()
     expected = torch.tensor([[[0.7, 0.3]], [[0.35, 0.65]]])
     assert torch.allclose(mixed.span_log_probs.float().exp(), expected, atol=2e-3)  # still distributions
     assert mixed.margins.tolist() == [[1.0, -2.0], [1.0, -4.0]]
-    assert average_targets([[first]]) == [first]  # one teacher: its own targets
+    assert average_targets([[first]])[0] is first  # one teacher: its own targets
     with pytest.raises(ValueError, match="at least one teacher"):
         average_targets([])
 
 
+def test_an_ensemble_s_targets_are_the_average_of_what_each_teacher_teaches(
+    teacher, tiny_model, tiny_config, tiny_examples, tmp_path
+):
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from kgbuild.cli_train import _teacher_targets
+    from kgbuild.extraction.distil import average_targets
+
+    other = tmp_path / "other-weights"  # the same labels, other relation weights
+    shutil.copytree(tiny_model, other)
+    heads = load_file(str(other / "heads.safetensors"))
+    save_file(
+        {k: v * 1.5 if k.startswith("relation") else v for k, v in heads.items()}, str(other / "heads.safetensors")
+    )
+    examples = list(tiny_examples)
+    arguments = {"out": str(tmp_path / "student"), "teacher": [tiny_model, str(other)]}
+    _, targets, _ = _teacher_targets(
+        {**arguments, "unlabelled": None, "unlabelled_limit": 0}, examples, tiny_config, False
+    )
+    each = [teach(teacher, examples), teach(RelationExtractor.load(other), examples)]
+    assert not torch.equal(each[0][0].margins, each[1][0].margins)
+    for got, expected in zip(targets, average_targets(each), strict=True):
+        assert torch.equal(got.margins, expected.margins)
+        assert torch.equal(got.span_log_probs, expected.span_log_probs)
+
+
 def test_cli_distils_from_an_ensemble_and_refuses_teachers_of_other_labels(teacher, tiny_model, tiny_bert, tmp_path):
+    import shutil
+
     from typer.testing import CliRunner
 
     from kgbuild.cli import app
@@ -168,8 +199,6 @@ def test_cli_distils_from_an_ensemble_and_refuses_teachers_of_other_labels(teach
     assert result.exit_code == 0, result.output
     metrics = json.loads((tmp_path / "student" / "metrics.json").read_text())
     assert metrics["distillation"]["teachers"] == [str(Path(tiny_model).resolve())] * 2
-
-    import shutil
 
     other = tmp_path / "other-labels"
     shutil.copytree(tiny_model, other)

@@ -79,7 +79,7 @@ def test_a_config_edited_out_of_step_with_the_weights_is_a_clear_error(extractor
     config = json.loads((out / "config.json").read_text())
     config["relation_types"] = config["relation_types"][:-1]  # one label fewer than the head was trained for
     (out / "config.json").write_text(json.dumps(config))
-    with pytest.raises(ModelLoadError, match=r"head weights do not match its config\.json"):
+    with pytest.raises(ModelLoadError, match=r"model: head weights do not match its config \(Error"):
         load_model(out)
 
 
