@@ -289,9 +289,11 @@ def _teacher_targets(
         pseudo, targets = load_targets(cache)
         return [*examples, *pseudo[len(examples) :]], targets, config
     texts = unlabelled_texts(a["unlabelled"] or (), a["unlabelled_limit"])
-    pseudo = pseudo_label(RelationExtractor.load(paths[0]), texts) if texts else []
-    everything = [*examples, *pseudo]
-    targets = average_targets([teach(RelationExtractor.load(path), everything) for path in paths])
+    first = RelationExtractor.load(paths[0])
+    everything = [*examples, *pseudo_label(first, texts)]
+    targets = average_targets(
+        [teach(first, everything), *(teach(RelationExtractor.load(path), everything) for path in paths[1:])]
+    )
     cache.parent.mkdir(parents=True, exist_ok=True)
     save_targets(cache, everything, targets)
     return everything, targets, config

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kgbuild import TripleFact, local_name
-from kgsearch.graph import EDGE_KINDS, MENTION, RELATION, SearchGraph
+from kgsearch.graph import EDGE_KINDS, MENTION, RELATION, Node, SearchGraph
 from kgsearch.records import Hop, LinkedMention
 
 MAX_HOPS = 4
@@ -139,22 +139,11 @@ def _path(
             )
             if step.seed != step.passage:  # the question named the passage's subject
                 hops.append(Hop("title", seed.iri, passage.iri, seed.label, passage.label, 1.0))
-            mention = step.mention
-            span = f"question[{mention.start}:{mention.end}]"
-            hops.append(Hop("mention", span, seed.iri, mention.text, seed.label, step.seed_share))
+            hops.append(_mention_hop(step.mention, seed, step.seed_share))
             break
         if isinstance(step[0], LinkedMention):
             mention, share = step
-            hops.append(
-                Hop(
-                    "mention",
-                    f"question[{mention.start}:{mention.end}]",
-                    graph.nodes[node].iri,
-                    mention.text,
-                    graph.nodes[node].label,
-                    share,
-                )
-            )
+            hops.append(_mention_hop(mention, graph.nodes[node], share))
             break
         source, edge, probability = step
         kind = int(graph.edges.kind[edge])
@@ -183,3 +172,8 @@ def _path(
             hops.append(Hop(hop_kind, a.iri, b.iri, a.label, b.label, probability))
         node = source
     return tuple(reversed(hops))
+
+
+def _mention_hop(mention: LinkedMention, node: Node, share: float) -> Hop:
+    """Return the first hop of a path: the question's span to the node it linked, with its restart share."""
+    return Hop("mention", f"question[{mention.start}:{mention.end}]", node.iri, mention.text, node.label, share)

@@ -73,10 +73,9 @@ def check_compatible(first: ExtractorConfig, other: ExtractorConfig, what: str) 
         what: the two models, for the message ("teachers A and B").
 
     """
-    a, b = first, other
     for name in ("entity_types", "relation_types", "max_span_width"):
-        if getattr(a, name) != getattr(b, name):
-            raise LabelError(f"{what} differ in {name}: {getattr(a, name)} vs {getattr(b, name)}")
+        if getattr(first, name) != getattr(other, name):
+            raise LabelError(f"{what} differ in {name}: {getattr(first, name)} vs {getattr(other, name)}")
 
 
 def pseudo_label(teacher: RelationExtractor, texts: Sequence[TokenizedText], batch_size: int = 16) -> list[Example]:
