@@ -81,7 +81,7 @@ def where_error(pattern: str, message: str) -> str:
     """Say a `--where` error in terms of the pattern the user typed, not of the query it was wrapped in."""
     import re
 
-    from kgsearch.search import WHERE_START
+    from kgsearch.where import WHERE_START
 
     detail = message.split(": ", 1)[1] if message.startswith("--where pattern") else message
     wrapped = len(WHERE_START)

@@ -1,4 +1,4 @@
-"""The one place that wires `kgsearch`'s stages: link -> cues -> walk -> dense and lexical scores -> fuse -> explain.
+"""The one place that wires `kgsearch`'s stages: link -> cues -> restart -> walk -> scores -> fuse -> explain.
 
 `Searcher` is the Python API the CLI and the app share::
 
@@ -11,38 +11,27 @@
 from __future__ import annotations
 
 import copy
-import re
 import threading
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
-from kgbuild import Encoder, local_name, relation_names, sparql_prefixes
-from kgsearch.cues import evidence_words, parse_cue, relation_cues
+from kgbuild import Encoder, local_name, relation_names
+from kgsearch.cues import parse_cue, relation_cues
 from kgsearch.encoder import load_encoder
 from kgsearch.errors import QueryError
-from kgsearch.explain import TextHop, best_paths
-from kgsearch.graph import MENTION, NAME, RELATION, TITLE
+from kgsearch.explain import best_paths
 from kgsearch.index import SearchIndex, load_index
-from kgsearch.linking import TITLE_LINKS, Linker
+from kgsearch.linking import Linker
 from kgsearch.records import LinkedMention, ReadQuestion, SearchHit, SearchResult
+from kgsearch.restart import Seed, TextCue, TextCues, restart
 from kgsearch.settings import SearchSettings
 from kgsearch.text import words
+from kgsearch.where import matching_passages
 
 MAX_QUESTION_CHARS = 1000
 NO_LINK_NOTE = "no entity of the question was found in the graph: ranked by the dense (and lexical) scores alone"
-
-
-class _TextCue(NamedTuple):
-    """An entity a seed's passage names right after a cue word, found while the restart is built."""
-
-    mention: LinkedMention
-    seed: int
-    passage: int
-    target: int
-    word: str
-    start: int  # the name's first word, a word index of the passage
 
 
 class Searcher:
@@ -64,6 +53,7 @@ class Searcher:
         self._passage_of_iri = {p.iri: i for i, p in enumerate(index.passages)}
         self._transitions: dict[Any, Any] = {}
         self._transitions_lock = threading.Lock()
+        self._text_cues = TextCues(index)
 
     @classmethod
     def open(
@@ -197,8 +187,8 @@ class Searcher:
         notes: list[str] = []
         graph_scores = np.zeros(graph.passages)
         transition, rank = None, None
-        seeds: list[tuple[LinkedMention, int, float]] = []
-        text_hops: list[_TextCue] = []
+        seeds: list[Seed] = []
+        text_hops: list[TextCue] = []
         if mentions:
             cued = frozenset(
                 (self._predicate_of_label[label], forward)
@@ -206,7 +196,9 @@ class Searcher:
                 if label in self._predicate_of_label
             )
             # dense is set where dense_prior > 0
-            seeds, personalization, text_hops = self._restart(mentions, dense, cued, read.cues)
+            seeds, personalization, text_hops = restart(
+                graph, settings, mentions, dense, cued, read.cues, self._text_cues
+            )
             boosts = dict.fromkeys(cued, settings.cue_boost)
             relation = settings.relation_weight if settings.use_relations else 0.0
             kinds = (
@@ -250,7 +242,7 @@ class Searcher:
                 index.triples,
                 relation_names(),
                 rank,
-                [self._text_hop(cue, seeds, personalization) for cue in text_hops],
+                [self._text_cues.hop(cue, seeds, personalization) for cue in text_hops],
             )
             if transition is not None and explain
             else {}
@@ -295,194 +287,12 @@ class Searcher:
                 self._transitions[key] = matrix
         return matrix
 
-    def _restart(
-        self,
-        mentions: list[LinkedMention],
-        dense: Any,
-        cued: frozenset[tuple[int, bool]],
-        cues: tuple[str, ...] = (),
-    ) -> tuple[list[tuple[LinkedMention, int, float]], Any, list[_TextCue]]:
-        """Restart distribution of the walk.
-
-        The linked mentions by weight; a share (`cue_seed`) on the entities one cued relation away from
-        them (the hop the question asks for: "the director of X" restarts at X's directors too, by
-        confidence), and on the entities X's own passage names right after a word of the cued relation
-        (`text_cue_weight`: the hop the extractor missed); and a share on the top dense passages:
-        `dense_prior`, or `titled_dense_prior` for a question that names its passages by title, mixed by
-        the share of the seed weight that titles give. Also returns the entities reached by text alone,
-        for the explanations.
-        """
-        import numpy as np
-
-        settings, graph = self.settings, self.index.graph
-        personalization = np.zeros(graph.size)
-        total = sum(m.weight for m in mentions) or 1.0
-        seeds = []
-        relation_hops, text_hops = np.zeros(graph.size), np.zeros(graph.size)
-        follow = bool(cued) and settings.use_relations and settings.cue_seed > 0
-        evidence = evidence_words(cues) if settings.cue_seed > 0 and settings.text_cue_weight > 0 else frozenset()
-        named: dict[int, dict[int, tuple[str, int]]] = {}  # a passage's `_named_near_cues`, read once
-        text_cues: dict[int, _TextCue] = {}
-        namesakes: set[int] = set()  # passages of other things named like a linked entity with its own passage
-        linked: set[int] = set()  # the linked nodes and their passages: never a namesake's
-        for mention in mentions:
-            node = graph.index[mention.node]
-            starts = [node] + [about for about, _ in graph.typed_neighbours(node, TITLE)]
-            linked.update(starts)
-            if settings.namesake_prior != 1.0:
-                namesakes.update(
-                    passage
-                    for start in starts
-                    if start >= graph.passages
-                    for passage, edge in graph.typed_neighbours(start, NAME)
-                    if graph.namesake_edges[edge] and passage < graph.passages
-                )
-            reached: set[int] = set()  # one share per mention, whichever of its passages names the entity
-            for start in starts:
-                if follow:
-                    for target, edge in graph.typed_neighbours(start, RELATION, cued):
-                        relation_hops[target] += mention.weight * graph.edges.weight[edge]
-                if not evidence or start >= graph.passages:
-                    continue
-                if start not in named:
-                    named[start] = self._named_near_cues(start, evidence)
-                for target, (word, at) in named[start].items():
-                    if target not in reached:
-                        reached.add(target)
-                        text_hops[target] += mention.weight * settings.text_cue_weight
-                        text_cues.setdefault(target, _TextCue(mention, node, start, target, word, at))
-        hops = relation_hops + text_hops
-        cue_share = settings.cue_seed if hops.sum() > 0 else 0.0
-        titled = sum(m.weight for m in mentions if m.how in TITLE_LINKS) / total
-        prior = (1 - titled) * settings.dense_prior + titled * settings.titled_dense_prior
-        for mention in mentions:
-            node = graph.index[mention.node]
-            share = (1 - prior) * (1 - cue_share) * mention.weight / total
-            personalization[node] += share
-            seeds.append((mention, node, share))
-        if cue_share:
-            personalization += (1 - prior) * cue_share * hops / hops.sum()
-        if prior > 0:
-            top = np.argsort(-dense)[: settings.prior_top]
-            weights = np.exp((dense[top] - dense[top].max()) * 20.0)
-            weights /= weights.sum()
-            namesake = np.isin(top, list(namesakes - linked))
-            kept_share = np.where(namesake, weights * settings.namesake_prior, weights)
-            if kept_share.sum() == 0 and personalization.sum() == 0:  # nothing else to restart from
-                kept_share = weights
-            personalization[top] += prior * kept_share
-            if namesake.any() and settings.namesake_prior < 1:
-                # A namesake's passage keeps that factor of its share; what it gives up goes to the whole
-                # restart in proportion, not to the next dense passages.
-                kept = personalization.sum()
-                personalization /= kept
-                seeds = [(mention, node, share / kept) for mention, node, share in seeds]
-        # Explained through the triple where a cued relation edge reaches the entity too (`best_paths`).
-        by_text = [cue for target, cue in text_cues.items() if not relation_hops[target]] if cue_share else []
-        return seeds, personalization, by_text
-
-    def _text_hop(self, cue: _TextCue, seeds: list[tuple[LinkedMention, int, float]], personalization: Any) -> TextHop:
-        """Return the explanation's start at an entity named in text after a cue word, with its sentence."""
-        text = self.index.passages[cue.passage].text
-        sentence, seen = text, 0
-        for sentence in _SENTENCE_END.split(text):  # the sentence holding the name's first word
-            seen += len(words(sentence))
-            if seen > cue.start:
-                break
-        seed_share = next(share for mention, _, share in seeds if mention is cue.mention)
-        share = float(personalization[cue.target])
-        return TextHop(cue.mention, cue.seed, seed_share, cue.passage, cue.target, share, cue.word, sentence)
-
-    def _named_near_cues(self, passage: int, evidence: frozenset[str]) -> dict[int, tuple[str, int]]:
-        """Return the entities `passage` names just after one of the `evidence` words.
-
-        "son of Comgall mac Domangairt", "music composed by Stephen Warbeck": a name whose first word
-        is at most `_CUE_WINDOW` words after a cue word. The passage's title entity is not among them
-        (its edge is a title edge, not a mention).
-
-        Returns:
-            ``{entity: (cue word, the name's first word as a word index of the passage)}``.
-
-        """
-        tokens = words(self.index.passages[passage].text)
-        starts: dict[int, str] = {}  # a word a name may start at -> the cue word before it
-        for i, token in enumerate(tokens):
-            if token in evidence:
-                for step in range(1, _CUE_WINDOW + 1):
-                    starts.setdefault(i + step, token)
-        found: dict[int, tuple[str, int]] = {}
-        if not starts:
-            return found
-        for entity, _ in self.index.graph.typed_neighbours(passage, MENTION):
-            at = next(
-                (
-                    start
-                    for start in sorted(starts)
-                    for name in self._node_names.get(entity, ())
-                    if tuple(tokens[start : start + len(name)]) == name
-                ),
-                None,
-            )
-            if at is not None:
-                found[entity] = (starts[at], at)
-        return found
-
-    @cached_property
-    def _node_names(self) -> dict[int, tuple[tuple[str, ...], ...]]:
-        """Every entity node's names (label, aliases) as lower-cased words, for `_named_near_cues`."""
-        names: dict[int, list[tuple[str, ...]]] = {}
-        for name, node in zip(self.index.names, self.index.name_nodes.tolist(), strict=True):
-            if node >= self.index.graph.passages and (tokens := tuple(words(name))):
-                names.setdefault(node, []).append(tokens)
-        return {node: tuple(dict.fromkeys(found)) for node, found in names.items()}
-
     def matching_passages(self, where: str, runner: Any = None) -> Any:
-        """Boolean mask of the passages whose graph matches the SPARQL pattern `where` (binding ``?passage``).
-
-        Args:
-            runner: a `kgbuild.QueryRunner` to evaluate the pattern in (time-limited); None: this process.
-
-        Raises:
-            QueryError: the pattern does not use ``?passage``, is not read-only, or does not parse; with a
-                runner, it ran past the time limit, the runner was busy, or its row limit cut the matches.
-
-        """
-        import numpy as np
-
-        from kgbuild import KgBuildError, check_read_only
-
-        if "?passage" not in where:
-            raise QueryError(f"--where pattern must bind ?passage (the passage's document), got {where!r}")
-        query = where_query(where)
-        try:
-            checked = check_read_only(query)  # refused from the parsed pattern: SERVICE, sub-queries included
-            if runner is not None:
-                result = runner.run(checked.text)
-                if result.cut:
-                    raise QueryError(f"more than {result.row_limit} passages match; the runner's row limit cut them")
-                matched = {row[0].value for row in result.rows if row[0] is not None}
-            else:
-                rows = self._store.query(checked.text, use_default_graph_as_union=True)
-                matched = {row["passage"].value for row in rows if row["passage"] is not None}
-        except (KgBuildError, SyntaxError, ValueError, OSError) as error:
-            raise QueryError(f"--where pattern {where!r}: {error}") from None
-        mask = np.zeros(len(self.index.passages), dtype=bool)
-        for iri in matched:
-            if iri in self._passage_of_iri:
-                mask[self._passage_of_iri[iri]] = True
-        return mask
+        """Boolean mask of the passages whose graph matches the SPARQL pattern `where` (`kgsearch.where`)."""
+        return matching_passages(where, self._passage_of_iri, lambda: self._store, runner)
 
 
 _TRANSITIONS_KEPT = 16
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-_CUE_WINDOW = 4  # "music composed by Stephen Warbeck", "the only child of Henry Ford": a name this close
-_WHERE_PREFIXES = sparql_prefixes("kg", "wdt", "conll", "schema", "rdf", "rdfs")
-WHERE_START = _WHERE_PREFIXES + "SELECT DISTINCT ?passage WHERE { "  # what comes before the user's pattern
-
-
-def where_query(where: str) -> str:
-    """Return the query a `--where` pattern runs as: the selection of ``?passage`` under the graph's prefixes."""
-    return f"{WHERE_START}{where} }}"
 
 
 def _max_normalised(scores: Any) -> Any:

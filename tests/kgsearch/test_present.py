@@ -144,7 +144,7 @@ def test_hits_reached_only_through_very_common_entities_are_flagged() -> None:
 
 
 def test_a_pattern_error_names_the_pattern_and_a_position_in_it() -> None:
-    from kgsearch.search import WHERE_START
+    from kgsearch.where import WHERE_START
 
     pattern = "?passage schema:about ?p . ?p a"
     at = len(WHERE_START) + 27

@@ -8,6 +8,7 @@ from kgsearch.cues import evidence_words
 from kgsearch.encoder import HashingEncoder
 from kgsearch.errors import QueryError, SearchIndexError
 from kgsearch.index import load_index
+from kgsearch.restart import TextCues, restart
 from kgsearch.search import NO_LINK_NOTE, Searcher
 from kgsearch.settings import SearchSettings
 
@@ -269,7 +270,7 @@ def test_the_dense_prior_follows_the_share_of_seed_weight_linked_by_titles(searc
 
     def dense_share(how: str) -> float:
         linked = [replace(m, how=how) for m in mentions]
-        _, personalization, _ = mixed._restart(linked, dense, frozenset())
+        _, personalization, _ = restart(mixed.index.graph, mixed.settings, linked, dense, frozenset())
         seeded = {mixed.index.graph.index[m.node] for m in linked}
         return sum(personalization[i] for i in np.argsort(-dense)[:3] if i not in seeded and i < passages)
 
@@ -295,9 +296,9 @@ def test_the_default_settings_are_the_tuned_file() -> None:
 def test_a_hop_stated_in_text_is_followed_where_the_relation_edge_is_missing(searcher: Searcher) -> None:
     graph = searcher.index.graph
     passage = next(i for i, p in enumerate(searcher.index.passages) if p.id == "polish-wedding")
-    named = searcher._named_near_cues(passage, evidence_words(("P57",)))
+    named = TextCues(searcher.index).named_near(passage, evidence_words(("P57",)))
     assert [graph.nodes[node].label for node in named] == ["Theresa Connelly"]  # "directed by Theresa Connelly"
-    assert searcher._named_near_cues(passage, evidence_words(("P50",))) == {}  # no "written" in it
+    assert TextCues(searcher.index).named_near(passage, evidence_words(("P50",))) == {}  # no "written" in it
     ablated = searcher.with_settings(dense_weight=0.0, use_relations=False)
     before = {
         h.passage.id: h.graph_score for h in ablated.with_settings(text_cue_weight=0.0).search(QUESTION, k=5).hits
@@ -347,8 +348,9 @@ def namesakes(tmp_path: Path) -> Searcher:
 def _restart_mass(searcher: Searcher, question: str, dense: dict[str, float], **settings: float) -> dict[str, float]:
     order = [p.id for p in searcher.index.passages]
     run = searcher.with_settings(**settings)
-    _, personalization, _ = run._restart(
-        list(run.read(question).mentions), np.array([dense[i] for i in order]), frozenset()
+    mentions = list(run.read(question).mentions)
+    _, personalization, _ = restart(
+        run.index.graph, run.settings, mentions, np.array([dense[i] for i in order]), frozenset()
     )
     assert personalization.sum() == pytest.approx(1.0)
     return {passage: float(personalization[i]) for i, passage in enumerate(order)}
