@@ -88,6 +88,16 @@ def train_command(
             "relation head only (kept in the model's config; with --init, turns it on).",
         ),
     ] = False,
+    swap_names: Annotated[
+        int,
+        typer.Option(
+            help="Add this many copies of each training document with its persons' and organisations' names "
+            "swapped for other documents' (seeded by --seed): the same contexts, other names (0: off)."
+        ),
+    ] = 0,
+    swap_types: Annotated[
+        str, typer.Option(help="With --swap-names: the entity types renamed, comma-separated.")
+    ] = "PER,ORG",
     evidence_weight: Annotated[
         float,
         typer.Option(
@@ -189,6 +199,8 @@ def _train(arguments: dict[str, Any], resume: bool) -> dict[str, Any]:
         "class_balance": 0.0,
         "evidence_weight": 0.0,
         "pronoun_mentions": False,
+        "swap_names": 0,
+        "swap_types": "PER,ORG",
         **arguments,
     }
     settings = TrainSettings(
@@ -210,6 +222,15 @@ def _train(arguments: dict[str, Any], resume: bool) -> dict[str, Any]:
     examples = _read_files(a["data"])
     dev_file = _optional_path(a["dev"])
     examples, dev_examples = (examples, []) if a["no_dev"] else _dev_split(examples, dev_file, a["holdout"])
+    if a["swap_names"]:
+        from kgbuild.extraction.augment import swap_names
+
+        types = [kind.strip() for kind in a["swap_types"].split(",") if kind.strip()]
+        known = {entity.type for example in examples for entity in example.entities}
+        if unknown := [kind for kind in types if kind not in known]:
+            listed = ", ".join(sorted(known))
+            raise fail(f"--swap-types {','.join(unknown)}: no such entity type in the training data ({listed})")
+        examples = [*examples, *swap_names(examples, a["swap_names"], a["seed"], types)]
     out = Path(a["out"])
     config = ExtractorConfig(
         (),

@@ -236,3 +236,14 @@ def test_validate_passes_a_built_graph_and_fails_a_broken_one(tiny_model, tmp_pa
     result = runner.invoke(app, ["validate", str(tmp_path / "kg")])
     assert result.exit_code == 1
     assert "Conforms: False" in result.output and "confidence" in result.output and "subject" in result.output
+
+
+def test_train_adds_name_swapped_copies_of_the_training_documents(tiny_bert, tmp_path):
+    tiny = len(json.loads((DATA / "conll04_tiny.json").read_text()))
+    args = [*_train_args(tiny_bert, tmp_path / "m"), "--swap-names", "1", "--swap-types", "Peop,Org"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "m" / "metrics.json").read_text())["train_examples"] == 2 * tiny
+    result = runner.invoke(app, [*args[:-1], "Person", "--out", str(tmp_path / "n")])
+    assert result.exit_code == 2 and "--swap-types Person: no such entity type" in result.output
+    assert not (tmp_path / "n").exists()
