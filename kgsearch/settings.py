@@ -50,22 +50,22 @@ class SearchSettings:
 
     """
 
-    damping: float = 0.8
+    damping: float = 0.9
     title_weight: float = 30.0
     mention_weight: float = 3.0
     relation_weight: float = 0.3
     alias_weight: float = 0.3
     name_weight: float = 30.0
-    cue_boost: float = 10.0
-    namesake_weight: float = 0.03
+    cue_boost: float = 30.0
+    namesake_weight: float = 0.1
     namesake_prior: float = 0.3
     cue_seed: float = 0.5
-    text_cue_weight: float = 10.0
+    text_cue_weight: float = 30.0
     dense_prior: float = 0.4
-    titled_dense_prior: float = 0.0
+    titled_dense_prior: float = 0.05
     prior_top: int = 30
     graph_weight: float = 1.0
-    dense_weight: float = 0.0
+    dense_weight: float = 0.05
     lexical_weight: float = 0.0
     link_threshold: float = 0.85
     alias_threshold: float = 0.9

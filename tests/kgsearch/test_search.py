@@ -23,7 +23,7 @@ def test_two_hop_answer_is_found_by_the_graph_and_missed_by_dense_alone(searcher
     dense = searcher.with_settings(graph_weight=0.0, dense_weight=1.0).search(QUESTION, k=2)
     graph = searcher.with_settings(graph_weight=1.0, dense_weight=0.0).search(QUESTION, k=2)
     assert "theresa-connelly" not in _ids(dense)  # shares no word with the question
-    assert _ids(graph) == ["polish-wedding", "theresa-connelly"]
+    assert set(_ids(graph)) == {"polish-wedding", "theresa-connelly"}  # the film and its director
 
 
 def test_the_hop_the_question_names_is_the_one_the_walk_follows(searcher: Searcher) -> None:
@@ -31,8 +31,8 @@ def test_the_hop_the_question_names_is_the_one_the_walk_follows(searcher: Search
     asked_director = graph.search("Who is the director of Polish Wedding?", k=3)
     asked_cast = graph.search("Who is the cast member starring in Polish Wedding?", k=3)
     assert asked_director.relation_cues == ("P57",)
-    assert _ids(asked_director)[1] == "theresa-connelly"
-    assert _ids(asked_cast)[1] == "lena-olin"
+    assert "theresa-connelly" in _ids(asked_director)[:2] and "lena-olin" not in _ids(asked_director)[:2]
+    assert "lena-olin" in _ids(asked_cast)[:2] and "theresa-connelly" not in _ids(asked_cast)[:2]
 
 
 def test_without_relation_edges_the_bridge_passage_is_not_reached(searcher: Searcher) -> None:
@@ -380,7 +380,8 @@ def test_a_namesake_s_passage_keeps_namesake_prior_of_its_dense_share_and_the_re
         for factor in (1.0, 0.0)
     }
     assert ranked[1.0][0] == "poet"  # the namesake first, above the passage the question names
-    assert ranked[0.0] == ["edsel", "henry", "poet"]  # the question's passage, then the father it asks for
+    assert set(ranked[0.0][:2]) == {"edsel", "henry"}  # the question's passage and the father it asks for
+    assert ranked[0.0][2] == "poet"
     with pytest.raises(ValueError, match="namesake_prior must be in"):
         SearchSettings(namesake_prior=1.5)
 
