@@ -91,8 +91,9 @@ def train_command(
     swap_names: Annotated[
         int,
         typer.Option(
+            min=0,
             help="Add this many copies of each training document with its persons' and organisations' names "
-            "swapped for other documents' (seeded by --seed): the same contexts, other names (0: off)."
+            "swapped for other documents' (seeded by --seed): the same contexts, other names (0: off).",
         ),
     ] = 0,
     swap_types: Annotated[
@@ -226,11 +227,15 @@ def _train(arguments: dict[str, Any], resume: bool) -> dict[str, Any]:
         from kgbuild.extraction.augment import swap_names
 
         types = [kind.strip() for kind in a["swap_types"].split(",") if kind.strip()]
+        if not types:
+            raise fail(f"--swap-types names no entity type, got {a['swap_types']!r}")
         known = {entity.type for example in examples for entity in example.entities}
         if unknown := [kind for kind in types if kind not in known]:
             listed = ", ".join(sorted(known))
             raise fail(f"--swap-types {','.join(unknown)}: no such entity type in the training data ({listed})")
-        examples = [*examples, *swap_names(examples, a["swap_names"], a["seed"], types)]
+        copies = swap_names(examples, a["swap_names"], a["seed"], types)
+        logging.info("names swapped: %d copies of %d training documents", len(copies), len(examples))
+        examples = [*examples, *copies]
     out = Path(a["out"])
     config = ExtractorConfig(
         (),

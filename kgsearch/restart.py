@@ -162,7 +162,7 @@ def restart(
             if follow:
                 for target, edge in graph.typed_neighbours(start, RELATION, cued):
                     relation_hops[target] += mention.weight * graph.edges.weight[edge]
-            if not evidence or start >= graph.passages or text_cues is None:
+            if not evidence or start >= graph.passages or text_cues is None:  # (evidence implies text_cues)
                 continue
             if start not in named:
                 named[start] = text_cues.named_near(start, evidence)

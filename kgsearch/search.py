@@ -289,7 +289,7 @@ class Searcher:
 
     def matching_passages(self, where: str, runner: Any = None) -> Any:
         """Boolean mask of the passages whose graph matches the SPARQL pattern `where` (`kgsearch.where`)."""
-        return matching_passages(where, self._passage_of_iri, lambda: self._store, runner)
+        return matching_passages(where, len(self.index.passages), self._passage_of_iri, lambda: self._store, runner)
 
 
 _TRANSITIONS_KEPT = 16

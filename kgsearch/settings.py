@@ -2,9 +2,10 @@
 
 The defaults are `bench/settings/default.json`: one setting tuned on the tuning halves of 2Wiki (questions
 1-200), MuSiQue-dev and HotpotQA-dev together, to the mean of R@2 + 0.5 R@5 over the three. Questions
-that name their passages by title (2Wiki's) walk from their seeds alone; the others start a share of
-the walk from the best dense passages. For a corpus whose questions name no entities at all (SciFact
-claims), use weights tuned on its own questions: `kgsearch index --settings bench/settings/scifact-fused.json`.
+that name their passages by title (2Wiki's) start the walk almost wholly from their seeds (5% from the
+best dense passages); the others start 40% of it from those passages. For a corpus whose questions name
+no entities at all (SciFact claims), use weights tuned on its own questions:
+`kgsearch index --settings bench/settings/scifact-fused.json`.
 """
 
 from __future__ import annotations

@@ -18,12 +18,13 @@ def where_query(where: str) -> str:
 
 
 def matching_passages(
-    where: str, passage_of_iri: Mapping[str, int], store: Callable[[], Any], runner: Any = None
+    where: str, passages: int, passage_of_iri: Mapping[str, int], store: Callable[[], Any], runner: Any = None
 ) -> Any:
     """Boolean mask of the passages whose graph matches the SPARQL pattern `where` (binding ``?passage``).
 
     Args:
-        passage_of_iri: each passage's index by its document IRI; the mask has one entry per passage.
+        passages: how many passages the index holds: the mask has one entry per passage.
+        passage_of_iri: each passage's index by its document IRI.
         store: returns the graph's read-only store, called only where no runner is given.
         runner: a `kgbuild.QueryRunner` to evaluate the pattern in (time-limited); None: this process.
 
@@ -51,7 +52,7 @@ def matching_passages(
             matched = {row["passage"].value for row in rows if row["passage"] is not None}
     except (KgBuildError, SyntaxError, ValueError, OSError) as error:
         raise QueryError(f"--where pattern {where!r}: {error}") from None
-    mask = np.zeros(len(passage_of_iri), dtype=bool)
+    mask = np.zeros(passages, dtype=bool)
     for iri in matched:
         if iri in passage_of_iri:
             mask[passage_of_iri[iri]] = True

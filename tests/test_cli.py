@@ -239,11 +239,20 @@ def test_validate_passes_a_built_graph_and_fails_a_broken_one(tiny_model, tmp_pa
 
 
 def test_train_adds_name_swapped_copies_of_the_training_documents(tiny_bert, tmp_path):
-    tiny = len(json.loads((DATA / "conll04_tiny.json").read_text()))
+    from kgbuild.extraction.augment import swap_names
+    from kgbuild.extraction.datasets import read_examples
+
+    tiny = read_examples(DATA / "conll04_tiny.json")
     args = [*_train_args(tiny_bert, tmp_path / "m"), "--swap-names", "1", "--swap-types", "Peop,Org"]
+    seed = int(args[args.index("--seed") + 1]) if "--seed" in args else 13
+    copies = swap_names(tiny, 1, seed, ["Peop", "Org"])
+    assert copies and not {copy.text.tokens for copy in copies} & {x.text.tokens for x in tiny}  # all renamed
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert json.loads((tmp_path / "m" / "metrics.json").read_text())["train_examples"] == 2 * tiny
-    result = runner.invoke(app, [*args[:-1], "Person", "--out", str(tmp_path / "n")])
-    assert result.exit_code == 2 and "--swap-types Person: no such entity type" in result.output
+    assert json.loads((tmp_path / "m" / "metrics.json").read_text())["train_examples"] == len(tiny) + len(copies)
+    for bad, message in (("Person", "--swap-types Person: no such entity type"), (" , ", "names no entity type")):
+        result = runner.invoke(app, [*args[:-1], bad, "--out", str(tmp_path / "n")])
+        assert result.exit_code == 2 and message in result.output
+    result = runner.invoke(app, [*args[:-3], "-1", "--out", str(tmp_path / "n")])
+    assert result.exit_code == 2 and "--swap-names" in result.output
     assert not (tmp_path / "n").exists()

@@ -25,8 +25,11 @@ def swap_names(
     Each entity of a type in `types` takes the name of a random entity of that type from another example:
     its longest mention becomes the other's longest mention, a one-word mention equal to its last (or
     first) word becomes the other's last (or first) word, any other mention the other's longest. One-word
-    names are swapped only for one-word names, longer ones for longer ones. Entities with a mention that
-    overlaps another mention keep their names. Relations and evidence are unchanged.
+    names are swapped only for one-word names, longer ones for longer ones, and never for a name the copy
+    already holds (two people of one copy never share a name). Entities with a mention that overlaps
+    another mention keep their names. Relations and evidence are unchanged; so are pronouns and any
+    repetition of a name that is not annotated as a mention. A copy in which nothing could be renamed is
+    left out rather than repeating its document.
     """
     if copies < 0:
         raise ValueError(f"copies must be >= 0, got {copies}")
@@ -36,11 +39,12 @@ def swap_names(
         for entity in example.entities:
             if entity.type in pool:
                 pool[entity.type].append((number, _longest(example.text.tokens, entity)))
-    return [
+    swapped = (
         _swapped(example, number, pool, rng, f" (names swapped{f' {copy + 1}' if copy else ''})")
         for copy in range(copies)
         for number, example in enumerate(examples)
-    ]
+    )
+    return [copy for copy in swapped if copy is not None]
 
 
 def _longest(tokens: Sequence[str], entity: EntityAnnotation) -> tuple[str, ...]:
@@ -58,9 +62,10 @@ def _renamed(form: tuple[str, ...], longest: tuple[str, ...], name: tuple[str, .
 
 def _swapped(
     example: Example, number: int, pool: dict[str, list[tuple[int, tuple[str, ...]]]], rng: random.Random, suffix: str
-) -> Example:
+) -> Example | None:
     tokens = example.text.tokens
     spans = [m for entity in example.entities for m in entity.mentions]
+    taken = {_longest(tokens, entity) for entity in example.entities}  # names this copy must not repeat
     edits: dict[Span, tuple[str, ...]] = {}
     for entity in example.entities:
         if entity.type not in pool or any(_overlaps(m, spans) for m in entity.mentions):
@@ -68,12 +73,15 @@ def _swapped(
         longest = _longest(tokens, entity)
         for _ in range(_TRIES):
             other, name = rng.choice(pool[entity.type])
-            if other != number and name != longest and (len(name) > 1) == (len(longest) > 1):
+            if other != number and name not in taken and (len(name) > 1) == (len(longest) > 1):
                 break
         else:
             continue
+        taken.add(name)
         for mention in entity.mentions:
             edits[mention] = _renamed(tuple(tokens[mention.start : mention.end]), longest, name)
+    if not edits:
+        return None
     new_tokens: list[str] = []
     moved: dict[int, int] = {}  # an old word index (or the end) -> its new index; edited spans map as wholes
     position = 0

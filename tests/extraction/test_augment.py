@@ -60,7 +60,32 @@ def test_the_copies_are_seeded_and_counted():
 
 def test_an_entity_with_overlapping_mentions_keeps_its_name_and_a_lone_name_finds_no_partner():
     nested = _example("nested", "Bob Stone Bridge fell .", [([(0, 2)], "PER"), ([(0, 3)], "ORG")])
-    (copy,) = swap_names([nested], seed=1)
-    assert copy.text.tokens == nested.text.tokens  # overlapping mentions, and no other document to draw from
+    ids = [copy.text.id for copy in swap_names([nested, OTHER, SON], seed=1)]
+    assert ids == ["other (names swapped)", "son (names swapped)"]  # nested mentions: nothing renamed
     one_word = _example("one", "Plato taught .", [([(0, 1)], "PER")])
-    assert swap_names([one_word, OTHER], seed=1)[0].text.tokens == one_word.text.tokens  # only many-word names
+    assert swap_names([one_word, OTHER], seed=1) == []  # one word takes one word; OTHER's names need two
+
+
+def test_words_after_a_longer_or_shorter_name_move_with_it():
+    # "Al Bo" (2 words) takes "Maria de la Cruz" (4): the mention of Oslo and the second sentence move by 2.
+    short = _example("short", "Al Bo met us in Oslo . Bo left .", [([(0, 2), (7, 8)], "PER"), ([(5, 6)], "LOC")])
+    long = _example("long", "Maria de la Cruz sang .", [([(0, 4)], "PER")])
+    copy = swap_names([short, long], seed=1)[0]
+    assert copy.text.tokens == ("Maria", "de", "la", "Cruz", "met", "us", "in", "Oslo", ".", "Cruz", "left", ".")
+    assert copy.entities[1].mentions == (Span(7, 8),) and _names(copy, 1) == ["Oslo"]
+    assert copy.text.sentence_starts == (0, 9)
+    assert _names(copy, 0) == ["Maria de la Cruz", "Cruz"]  # the surname-like short form takes the new surname
+    back = swap_names([short, long], seed=1)[1]
+    assert back.text.tokens == ("Al", "Bo", "sang", ".") and back.entities[0].mentions == (Span(0, 2),)
+
+
+def test_two_entities_of_one_copy_never_share_a_name_and_a_copy_with_nothing_renamed_is_left_out():
+    for seed in range(20):
+        for copy in swap_names([SON, OTHER], copies=3, seed=seed):
+            people = [" ".join(_names(copy, i)[:1]) for i, e in enumerate(copy.entities) if e.type == "PER"]
+            assert len(set(people)) == len(people), (seed, copy.text.tokens)
+    place = _example("place", "Rome is in Lazio .", [([(0, 1)], "LOC"), ([(3, 4)], "LOC")])
+    assert [c.text.id for c in swap_names([place, OTHER, SON], seed=1)] == [
+        "other (names swapped)",
+        "son (names swapped)",
+    ]
