@@ -65,12 +65,12 @@ def _swapped(
 ) -> Example | None:
     tokens = example.text.tokens
     spans = [m for entity in example.entities for m in entity.mentions]
-    taken = {_longest(tokens, entity) for entity in example.entities}  # names this copy must not repeat
+    longests = [_longest(tokens, entity) for entity in example.entities]
+    taken = set(longests)  # names this copy must not repeat
     edits: dict[Span, tuple[str, ...]] = {}
-    for entity in example.entities:
+    for entity, longest in zip(example.entities, longests, strict=True):
         if entity.type not in pool or any(_overlaps(m, spans) for m in entity.mentions):
             continue
-        longest = _longest(tokens, entity)
         for _ in range(_TRIES):
             other, name = rng.choice(pool[entity.type])
             if other != number and name not in taken and (len(name) > 1) == (len(longest) > 1):
