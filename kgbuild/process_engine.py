@@ -106,10 +106,9 @@ class ProcessEngine:
             while in_flight:
                 for ready in wait(list(readers), timeout=POLL_SECONDS):
                     reader: Any = ready
-                    try:
-                        kind, payload = reader.recv()
-                    except EOFError:  # the worker died, perhaps in the middle of a message
-                        raise _died(workers, readers[reader]) from None
+                    if (message := _receive(reader)) is None:
+                        raise _died(workers, readers[reader])
+                    kind, payload = message
                     if kind == "graphs":
                         yield from payload
                     elif kind == "done":
@@ -221,6 +220,18 @@ def _bare_main() -> Iterator[None]:
         yield
     finally:
         sys.modules["__main__"] = main
+
+
+def _receive(reader: Any) -> Any:
+    """Return the next message on a worker's pipe; None once the pipe has ended, even in the middle of a message.
+
+    `Connection.recv` raises `EOFError` at a message's boundary but `OSError` inside one, where a
+    worker was killed while it sent a batch's graphs.
+    """
+    try:
+        return reader.recv()
+    except (EOFError, OSError):
+        return None
 
 
 def _died(workers: list[Any], index: int) -> WorkerError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import struct
 import threading
 import time
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from kgbuild import SpacyParser, WorkerError
-from kgbuild.process_engine import ProcessEngine
+from kgbuild.process_engine import ProcessEngine, _receive
 from tests.engines import BATCH, build, document_files, documents, store_quads
 
 DOCUMENTS = documents(40)
@@ -64,6 +65,21 @@ def test_a_worker_killed_mid_run_fails_clearly_and_a_rerun_finishes(local_kg, ti
     report = build(tmp_path / "kg", tiny_model, DOCUMENTS, ProcessEngine(tiny_model, processes=2, batch_size=BATCH))
     assert (report.documents, report.skipped_unchanged) == (len(DOCUMENTS) - len(written), len(written))
     assert document_files(tmp_path / "kg") == document_files(local_kg)
+
+
+def test_a_pipe_that_ends_inside_a_message_reads_as_its_workers_end():
+    """A worker killed while it sends a batch cuts the message short: `recv` raises OSError, not EOFError."""
+    import multiprocessing
+
+    reader, writer = multiprocessing.Pipe(duplex=False)
+    writer.send(("done", None))
+    os.write(writer.fileno(), struct.pack("!i", 1000) + b"cut short")  # a header for 1000 bytes, then 9
+    writer.close()
+    assert _receive(reader) == ("done", None)
+    assert _receive(reader) is None
+    reader, writer = multiprocessing.Pipe(duplex=False)
+    writer.close()  # ended between messages
+    assert _receive(reader) is None
 
 
 def test_a_worker_that_cannot_load_the_model_fails_the_run_with_the_reason(tmp_path):  # type: ignore[no-untyped-def]
