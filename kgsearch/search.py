@@ -195,7 +195,7 @@ class Searcher:
                 for label, forward in map(parse_cue, read.cues)
                 if label in self._predicate_of_label
             )
-            # dense is set where dense_prior > 0
+            # dense: set whenever the settings weigh it (`_weighs_dense`), so wherever restart gives a dense prior
             seeds, personalization, text_hops = restart(
                 graph, settings, mentions, dense, cued, read.cues, self._text_cues
             )
