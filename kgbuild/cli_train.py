@@ -223,6 +223,7 @@ def _train(arguments: dict[str, Any], resume: bool) -> dict[str, Any]:
     examples = _read_files(a["data"])
     dev_file = _optional_path(a["dev"])
     examples, dev_examples = (examples, []) if a["no_dev"] else _dev_split(examples, dev_file, a["holdout"])
+    augmented = 0
     if a["swap_names"]:
         from kgbuild.extraction.augment import swap_names
 
@@ -234,6 +235,7 @@ def _train(arguments: dict[str, Any], resume: bool) -> dict[str, Any]:
             listed = ", ".join(sorted(known))
             raise fail(f"--swap-types {','.join(unknown)}: no such entity type in the training data ({listed})")
         copies = swap_names(examples, a["swap_names"], a["seed"], types)
+        augmented = len(copies)
         logging.info("names swapped: %d copies of %d training documents", len(copies), len(examples))
         examples = [*examples, *copies]
     out = Path(a["out"])
@@ -272,6 +274,7 @@ def _train(arguments: dict[str, Any], resume: bool) -> dict[str, Any]:
         soft_targets=soft_targets,
         distillation=distillation,
         pseudo_labelled=len(examples) - labelled,
+        augmented=augmented,
         teachers=record.get("teacher") or (),
     )
 
@@ -344,12 +347,14 @@ def calibrate_command(
     from kgbuild.extraction.calibrate import calibrate
     from kgbuild.extraction.extractor import RelationExtractor
     from kgbuild.extraction.model import write_config
-    from kgbuild.extraction.train import is_document_level
+    from kgbuild.extraction.train import is_document_level, known_labels
 
     try:
         examples = _read_files(data)
         examples, dev_examples = _dev_split(examples, dev, holdout)
         extractor = RelationExtractor.load(model)
+        examples, _ = known_labels(examples, extractor.config, model)  # as train --init leaves them out
+        dev_examples, _ = known_labels(dev_examples, extractor.config, model)
         if metric == "auto":
             metric = "gold_entities" if is_document_level(examples) else "end_to_end"
         report = calibrate(extractor, examples, dev_examples, metric, type_constraints)

@@ -115,6 +115,25 @@ def test_calibrate_joins_repeated_data_files_before_holding_out(tiny_bert, tmp_p
     assert twice.exit_code == 0, twice.output  # the second copy is the held-out part
 
 
+def test_calibrate_leaves_out_labels_the_model_lacks_as_train_does(tiny_bert, tmp_path):
+    assert runner.invoke(app, _train_args(tiny_bert, tmp_path / "model")).exit_code == 0
+    examples = json.loads((DATA / "conll04_tiny.json").read_text())
+    examples[0]["relations"].append([0, 1, 3, 4, "Unseen_Label"])
+    extra = tmp_path / "extra.json"
+    extra.write_text(json.dumps(examples))
+    args = ["calibrate", "--model", str(tmp_path / "model"), "--data", str(extra), "--dev", str(extra)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    config = json.loads((tmp_path / "model" / "config.json").read_text())
+    assert ["Work_For", "Peop", "Org"] in config["relation_signatures"]
+    assert not [s for s in config["relation_signatures"] if s[0] == "Unseen_Label"]
+    examples[0]["entities"][0][2] = "Planet"
+    extra.write_text(json.dumps(examples))
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "the model has no entity type Planet" in result.output
+    assert json.loads((tmp_path / "model" / "config.json").read_text()) == config  # nothing rewritten
+
+
 def _extract(corpus, kg, model):
     return runner.invoke(app, ["extract", str(corpus), "--model", model, "--out", str(kg), "--min-confidence", "0"])
 
@@ -249,7 +268,8 @@ def test_train_adds_name_swapped_copies_of_the_training_documents(tiny_bert, tmp
     assert copies and not {copy.text.tokens for copy in copies} & {x.text.tokens for x in tiny}  # all renamed
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert json.loads((tmp_path / "m" / "metrics.json").read_text())["train_examples"] == len(tiny) + len(copies)
+    metrics = json.loads((tmp_path / "m" / "metrics.json").read_text())
+    assert (metrics["train_examples"], metrics["augmented_examples"]) == (len(tiny) + len(copies), len(copies))
     for bad, message in (("Person", "--swap-types Person: no such entity type"), (" , ", "names no entity type")):
         result = runner.invoke(app, [*args[:-1], bad, "--out", str(tmp_path / "n")])
         assert result.exit_code == 2 and message in result.output

@@ -110,6 +110,7 @@ def train(
     soft_targets: Sequence[SoftTargets] | None = None,
     distillation: Distillation | None = None,
     pseudo_labelled: int = 0,
+    augmented: int = 0,
     teachers: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Train on `train_examples`, stop early on `dev_examples`, save the best model to `out_dir`.
@@ -135,7 +136,10 @@ def train(
     the student also learns from them, weighted by `distillation`. The last `pseudo_labelled` training
     examples carry the teacher's labels, not gold ones: they are trained on, but only the gold-labelled
     examples decide the type signatures and converse pairs at calibration. `teachers` names the
-    teacher models in ``metrics.json``.
+    teacher models in ``metrics.json``. The `augmented` examples just before the pseudo-labelled ones are
+    relabelled copies of gold ones (`kgbuild.extraction.augment`): trained on and weighed in the class
+    balance, but calibration counts each fact once, from the originals (a converse pair's support, 20
+    triples, would otherwise be met by copies).
 
     Raises:
         CheckpointError: `resume` without a usable state; or, without `resume`, an interrupted run's
@@ -157,8 +161,8 @@ def train(
             pronoun_mentions=bool(config and config.pronoun_mentions) or model.config.pronoun_mentions,
         )
         config = model.config
-        train_examples, dropped_train = _known_labels(train_examples, config, init)
-        dev_examples, dropped_dev = _known_labels(dev_examples, config, init)
+        train_examples, dropped_train = known_labels(train_examples, config, init)
+        dev_examples, dropped_dev = known_labels(dev_examples, config, init)
         dropped = dropped_train + dropped_dev
         if dropped:
             log.warning("left out %d gold relations whose label %s does not have", dropped, init)
@@ -169,8 +173,8 @@ def train(
         document_level = is_document_level(train_examples)
         if soft_targets is not None and config.relation_types:  # a student keeps its teacher's labels
             config = replace(config, document_level=document_level)
-            train_examples, dropped_train = _known_labels(train_examples, config, "the teacher")
-            dev_examples, dropped_dev = _known_labels(dev_examples, config, "the teacher")
+            train_examples, dropped_train = known_labels(train_examples, config, "the teacher")
+            dev_examples, dropped_dev = known_labels(dev_examples, config, "the teacher")
             dropped = dropped_train + dropped_dev
         else:
             config = replace(
@@ -184,6 +188,8 @@ def train(
         raise ValueError("caching the frozen layers needs --train-layers N (the layers below N are cached)")
     if soft_targets is not None and len(soft_targets) != len(train_examples):
         raise ValueError(f"got {len(soft_targets)} soft targets for {len(train_examples)} training examples")
+    if not 0 <= augmented <= len(train_examples) - pseudo_labelled:
+        raise ValueError(f"{augmented} augmented examples among {len(train_examples) - pseudo_labelled} gold ones")
     teacher = ""
     if soft_targets is not None:
         teacher = f"{distillation.key() if distillation else None}|{_targets_digest(soft_targets)}"
@@ -216,6 +222,7 @@ def train(
         cache = state_dir(out_dir) / "frozen.pt"
         lower = frozen_states(model, encoded, cache, run_key, settings.cache_frozen, settings.batch_size)
     gold_examples = train_examples[: len(train_examples) - pseudo_labelled]
+    originals = gold_examples[: len(gold_examples) - augmented]
     weights = None
     if settings.class_balance:
         counts = Counter(r.label for x in gold_examples for r in x.relations)
@@ -336,9 +343,9 @@ def train(
     model.load_state_dict(best[2])
     extractor = RelationExtractor(model.eval(), tokenizer)
     if dev_examples:
-        calibration = calibrate(extractor, gold_examples, dev_examples, metric, type_constraints)
+        calibration = calibrate(extractor, originals, dev_examples, metric, type_constraints)
     else:
-        calibration = constrain_types(extractor, gold_examples, type_constraints)
+        calibration = constrain_types(extractor, originals, type_constraints)
     log.info("calibrated: %s", json.dumps(calibration))
     config = model.config
     final = evaluate(extractor, dev_examples) if dev_examples else None
@@ -355,6 +362,7 @@ def train(
         "dropped_relations": dropped,
         "distillation": distilled,
         "train_examples": len(train_examples),
+        "augmented_examples": augmented,
         "dev_examples": len(dev_examples),
         "train_seconds": round(time.monotonic() - started, 1),
         "history": history,
@@ -383,7 +391,7 @@ def _python_rng(saved: Any) -> tuple[Any, ...]:
     return (version, tuple(internal), gauss)
 
 
-def _known_labels(examples: Sequence[Example], config: ExtractorConfig, init: str | Path) -> tuple[list[Example], int]:
+def known_labels(examples: Sequence[Example], config: ExtractorConfig, init: str | Path) -> tuple[list[Example], int]:
     """Drop gold relations of labels `config` lacks; raise `LabelError` on an entity type it lacks."""
     labels, types = set(config.relation_types), set(config.entity_types)
     kept, dropped = [], 0

@@ -182,3 +182,28 @@ def test_pronoun_mentions_train_are_kept_in_the_config_and_change_the_scores(tin
     model = RelationExtractor.load(tmp_path / "b")
     assert model.config.pronoun_mentions is True
     assert evaluate(model, documents)["relations_gold_entities"]["micro"].keys() == {"precision", "recall", "f1"}
+
+
+def test_augmented_copies_train_but_calibration_counts_each_fact_once(tiny_config, tiny_examples, tmp_path):
+    """Four sentences state Kill both ways (8 triples): below a converse pair's support of 20, unless copies count."""
+    from dataclasses import replace
+
+    import pytest
+
+    from kgbuild.extraction.datasets import CONVERSE_SUPPORT
+    from kgbuild.records import RelationAnnotation
+
+    both_ways = (RelationAnnotation(0, 1, "Kill"), RelationAnnotation(1, 0, "Kill"))
+    pairs = [replace(x, relations=both_ways) for x in tiny_examples if len(x.entities) >= 2]
+    assert 2 * len(pairs) < CONVERSE_SUPPORT <= 6 * len(pairs)
+    examples = [*pairs, *pairs, *pairs]  # the last two rounds stand for name-swapped copies
+    short = TrainSettings(epochs=1, batch_size=4, seed=1)
+    converses = []
+    for augmented in (0, 2 * len(pairs)):
+        metrics = train(examples, [], tmp_path / f"m{augmented}", tiny_config, short, augmented=augmented)
+        assert metrics["train_examples"] == len(examples) and metrics["augmented_examples"] == augmented
+        converses.append(metrics["config"]["relation_converses"])
+    assert converses == [[["Kill", "Kill"]], []]
+    with pytest.raises(ValueError, match=f"{len(examples) + 1} augmented examples among {len(examples)} gold ones"):
+        train(examples, [], tmp_path / "bad", tiny_config, short, augmented=len(examples) + 1)
+    assert not (tmp_path / "bad").exists()
