@@ -8,9 +8,13 @@
 Each question's objective is R@2 + 0.5 R@5, the measure `bench/tune_search.py` averages within a set;
 the sets' means are then averaged, as there. Both configurations rank the same questions, so the
 difference is paired: questions are resampled with replacement within each set (seeded), and the
-report gives the difference, its 95% interval and the share of resamples in which B is ahead. A
-rule that chooses between graphs can ask for an interval above zero rather than a bare difference,
-which on 114 MuSiQue questions moves by about 0.9 with one question.
+report gives the difference, its 95% interval and the share of resamples in which B is ahead (a
+bootstrap share, not a p-value). A rule that chooses between graphs can ask for an interval above zero
+rather than a bare difference, which on 114 MuSiQue questions moves by about 0.9 with one question.
+
+The interval covers the sampling of questions only. On the questions a settings file was tuned on (the
+example above: the tuning halves, with B's settings tuned there), the fit of the settings is not in it,
+so the interval is optimistic for that side; questions no setting was tuned on give a fair one.
 """
 
 from __future__ import annotations

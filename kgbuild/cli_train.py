@@ -185,6 +185,7 @@ def _optional_path(value: str | Path | None) -> Path | None:
 
 def _train(arguments: dict[str, Any], resume: bool) -> dict[str, Any]:
     """Train from the train command's arguments (as given, or as an interrupted run recorded them)."""
+    from kgbuild.extraction.checkpoint import refuse_interrupted
     from kgbuild.extraction.distil import Distillation
     from kgbuild.extraction.model import ExtractorConfig
     from kgbuild.extraction.train import TrainSettings, train
@@ -253,6 +254,8 @@ def _train(arguments: dict[str, Any], resume: bool) -> dict[str, Any]:
     )
     soft_targets, distillation, labelled = None, None, len(examples)
     if a["teacher"] is not None:
+        if not resume:  # before the teacher pass, which would overwrite an interrupted run's cache
+            refuse_interrupted(out)
         distillation = Distillation(a["distil_weight"], a["temperature"], a["gold_floor"])
         examples, soft_targets, config = _teacher_targets(a, examples, config, resume)
     # Paths made absolute, so that --resume from another directory reads the same files.
@@ -353,8 +356,10 @@ def calibrate_command(
         examples = _read_files(data)
         examples, dev_examples = _dev_split(examples, dev, holdout)
         extractor = RelationExtractor.load(model)
-        examples, _ = known_labels(examples, extractor.config, model)  # as train --init leaves them out
-        dev_examples, _ = known_labels(dev_examples, extractor.config, model)
+        examples, dropped = known_labels(examples, extractor.config, model)  # as train --init leaves them out
+        dev_examples, dropped_dev = known_labels(dev_examples, extractor.config, model)
+        if dropped + dropped_dev:
+            logging.warning("left out %d gold relations whose label %s does not have", dropped + dropped_dev, model)
         if metric == "auto":
             metric = "gold_entities" if is_document_level(examples) else "end_to_end"
         report = calibrate(extractor, examples, dev_examples, metric, type_constraints)

@@ -106,9 +106,7 @@ class ProcessEngine:
             while in_flight:
                 for ready in wait(list(readers), timeout=POLL_SECONDS):
                     reader: Any = ready
-                    if (message := _receive(reader)) is None:
-                        raise _died(workers, readers[reader])
-                    kind, payload = message
+                    kind, payload = _receive(reader, workers, readers[reader])
                     if kind == "graphs":
                         yield from payload
                     elif kind == "done":
@@ -222,16 +220,16 @@ def _bare_main() -> Iterator[None]:
         sys.modules["__main__"] = main
 
 
-def _receive(reader: Any) -> Any:
-    """Return the next message on a worker's pipe; None once the pipe has ended, even in the middle of a message.
+def _receive(reader: Any, workers: list[Any], index: int) -> Any:
+    """Return the next message on worker `index`'s pipe; raise `WorkerError` once the pipe has ended.
 
-    `Connection.recv` raises `EOFError` at a message's boundary but `OSError` inside one, where a
-    worker was killed while it sent a batch's graphs.
+    `Connection.recv` raises `EOFError` at a message's boundary but `OSError` inside one, where the
+    worker was killed while it sent a batch's graphs. The error stays chained to the `WorkerError`.
     """
     try:
         return reader.recv()
-    except (EOFError, OSError):
-        return None
+    except (EOFError, OSError) as error:
+        raise _died(workers, index) from error
 
 
 def _died(workers: list[Any], index: int) -> WorkerError:

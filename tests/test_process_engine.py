@@ -67,19 +67,29 @@ def test_a_worker_killed_mid_run_fails_clearly_and_a_rerun_finishes(local_kg, ti
     assert document_files(tmp_path / "kg") == document_files(local_kg)
 
 
-def test_a_pipe_that_ends_inside_a_message_reads_as_its_workers_end():
+def test_a_pipe_that_ends_inside_a_message_reads_as_its_workers_death():
     """A worker killed while it sends a batch cuts the message short: `recv` raises OSError, not EOFError."""
     import multiprocessing
+
+    class Dead:  # a worker process that has ended, as `_died` reads it
+        exitcode = -9
+
+        def join(self, timeout: float) -> None:
+            pass
 
     reader, writer = multiprocessing.Pipe(duplex=False)
     writer.send(("done", None))
     os.write(writer.fileno(), struct.pack("!i", 1000) + b"cut short")  # a header for 1000 bytes, then 9
     writer.close()
-    assert _receive(reader) == ("done", None)
-    assert _receive(reader) is None
+    assert _receive(reader, [Dead()], 0) == ("done", None)
+    with pytest.raises(WorkerError, match=r"worker process 1 of 1 died \(exit code -9\).*rerun") as died:
+        _receive(reader, [Dead()], 0)
+    assert isinstance(died.value.__cause__, OSError)
     reader, writer = multiprocessing.Pipe(duplex=False)
     writer.close()  # ended between messages
-    assert _receive(reader) is None
+    with pytest.raises(WorkerError, match="worker process 1 of 1 died") as died:
+        _receive(reader, [Dead()], 0)
+    assert isinstance(died.value.__cause__, EOFError)
 
 
 def test_a_worker_that_cannot_load_the_model_fails_the_run_with_the_reason(tmp_path):  # type: ignore[no-untyped-def]

@@ -47,6 +47,15 @@ def fingerprint(config_json: str, settings: dict[str, Any], examples: Sequence[E
     return digest.hexdigest()
 
 
+def refuse_interrupted(out_dir: str | Path) -> None:
+    """Raise `CheckpointError` if an interrupted run of `out_dir` is there: it is never overwritten silently."""
+    if (state_dir(out_dir) / "state.pt").exists():
+        raise CheckpointError(
+            f"{state_dir(out_dir)}: an interrupted run of {out_dir} is there; continue it with "
+            f"kgbuild train --resume {out_dir}, or delete the folder to start over"
+        )
+
+
 def _without_later_defaults(values: dict[str, Any], later: frozenset[str]) -> dict[str, Any]:
     """Drop the keys of `later` whose value is at its default ("", 0 or empty)."""
     return {key: value for key, value in values.items() if not (key in later and not value)}

@@ -22,10 +22,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from kgbuild.errors import CheckpointError, LabelError
+from kgbuild.errors import LabelError
 from kgbuild.extraction.calibrate import METRICS, calibrate, constrain_types, dev_figure
 from kgbuild.extraction.checkpoint import fingerprint as checkpoint_fingerprint
-from kgbuild.extraction.checkpoint import load_state, save_state, state_dir, write_run_arguments
+from kgbuild.extraction.checkpoint import load_state, refuse_interrupted, save_state, state_dir, write_run_arguments
 from kgbuild.extraction.datasets import label_sets
 from kgbuild.extraction.distil import Distillation, SoftTargets
 from kgbuild.extraction.evaluate import evaluate
@@ -134,12 +134,11 @@ def train(
 
     With `soft_targets` (a teacher's, one per training example; see `kgbuild.extraction.distil`),
     the student also learns from them, weighted by `distillation`. The last `pseudo_labelled` training
-    examples carry the teacher's labels, not gold ones: they are trained on, but only the gold-labelled
-    examples decide the type signatures and converse pairs at calibration. `teachers` names the
-    teacher models in ``metrics.json``. The `augmented` examples just before the pseudo-labelled ones are
-    relabelled copies of gold ones (`kgbuild.extraction.augment`): trained on and weighed in the class
-    balance, but calibration counts each fact once, from the originals (a converse pair's support, 20
-    triples, would otherwise be met by copies).
+    examples carry the teacher's labels, not gold ones. The `augmented` examples just before them are
+    renamed copies of gold ones, with the same relations (`kgbuild.extraction.augment`); they count in
+    the class balance. Both kinds are trained on, but only the original gold examples decide the type
+    signatures and converse pairs at calibration: a fact counts once (a converse pair's support, 20
+    triples, would otherwise be met by copies). `teachers` names the teacher models in ``metrics.json``.
 
     Raises:
         CheckpointError: `resume` without a usable state; or, without `resume`, an interrupted run's
@@ -198,11 +197,8 @@ def train(
     )
     out_dir = Path(out_dir)
     state = load_state(out_dir, run_key) if resume else None
-    if state is None and (state_dir(out_dir) / "state.pt").exists():
-        raise CheckpointError(
-            f"{state_dir(out_dir)}: an interrupted run of {out_dir} is there; continue it with "
-            f"kgbuild train --resume {out_dir}, or delete the folder to start over"
-        )
+    if state is None:
+        refuse_interrupted(out_dir)
     if settings.threads:
         torch.set_num_threads(settings.threads)
     random.seed(settings.seed)

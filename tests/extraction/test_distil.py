@@ -114,6 +114,43 @@ def test_pseudo_labels_train_the_student_but_do_not_decide_its_type_signatures(t
     assert signatures[1] == signatures[0] - {unseen}
 
 
+def test_copies_and_pseudo_labels_train_but_only_the_originals_calibrate(teacher, tiny_examples, tmp_path):
+    """Originals, then renamed copies, then pseudo-labelled texts: the copies' and pseudo-labels' facts do not count."""
+    from kgbuild.records import RelationAnnotation
+
+    both_ways = (RelationAnnotation(0, 1, "Located_In"), RelationAnnotation(1, 0, "Located_In"))  # a teacher's label
+    pairs = [replace(x, relations=both_ways) for x in tiny_examples if len(x.entities) >= 2]
+    odd = replace(pairs[0], relations=(RelationAnnotation(0, 1, "Live_In"),))  # a pseudo-label no gold text has
+    examples = [*pairs, *pairs, *pairs, odd]  # 8 triples in the originals; 24 with the copies
+    targets = teach(teacher, examples)
+    config = replace(teacher.config, relation_signatures=(), relation_threshold=0.0, name="student")
+    settings = TrainSettings(epochs=1, batch_size=4, seed=4)
+    calibrated = []
+    for augmented in (0, 2 * len(pairs)):
+        out = tmp_path / f"student-{augmented}"
+        metrics = train(
+            examples, [], out, config, settings, soft_targets=targets, pseudo_labelled=1, augmented=augmented
+        )
+        labels = {s[0] for s in metrics["config"]["relation_signatures"]}
+        calibrated.append((labels, metrics["config"]["relation_converses"]))
+    assert calibrated == [({"Located_In"}, [["Located_In", "Located_In"]]), ({"Located_In"}, [])]
+
+
+def test_a_teacher_run_refuses_an_interrupted_run_before_it_reads_a_text(tiny_model, tmp_path):
+    from typer.testing import CliRunner
+
+    from kgbuild.cli import app
+    from kgbuild.extraction.checkpoint import state_dir
+
+    out = tmp_path / "student"
+    state_dir(out).mkdir(parents=True)
+    (state_dir(out) / "state.pt").write_bytes(b"an interrupted run's state")
+    args = ["train", "--data", str(DATA / "conll04_tiny.json"), "--holdout", "1", "--epochs", "1"]
+    result = CliRunner().invoke(app, [*args, "--teacher", tiny_model, "--out", str(out)])
+    assert result.exit_code == 2 and "an interrupted run" in result.output and "--resume" in result.output
+    assert sorted(p.name for p in state_dir(out).iterdir()) == ["state.pt"]  # no teacher cache written over it
+
+
 def test_soft_targets_round_trip_through_their_cache(teacher, tiny_examples, tmp_path):
     targets = teach(teacher, tiny_examples)
     save_targets(tmp_path / "teacher.pt", tiny_examples, targets)
