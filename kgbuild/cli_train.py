@@ -240,6 +240,8 @@ def _train(arguments: dict[str, Any], resume: bool) -> dict[str, Any]:
         logging.info("names swapped: %d copies of %d training documents", len(copies), len(examples))
         examples = [*examples, *copies]
     out = Path(a["out"])
+    if not resume:  # before any long step (a teacher pass would overwrite an interrupted run's cache)
+        refuse_interrupted(out)
     config = ExtractorConfig(
         (),
         (),
@@ -254,8 +256,6 @@ def _train(arguments: dict[str, Any], resume: bool) -> dict[str, Any]:
     )
     soft_targets, distillation, labelled = None, None, len(examples)
     if a["teacher"] is not None:
-        if not resume:  # before the teacher pass, which would overwrite an interrupted run's cache
-            refuse_interrupted(out)
         distillation = Distillation(a["distil_weight"], a["temperature"], a["gold_floor"])
         examples, soft_targets, config = _teacher_targets(a, examples, config, resume)
     # Paths made absolute, so that --resume from another directory reads the same files.
@@ -350,16 +350,14 @@ def calibrate_command(
     from kgbuild.extraction.calibrate import calibrate
     from kgbuild.extraction.extractor import RelationExtractor
     from kgbuild.extraction.model import write_config
-    from kgbuild.extraction.train import is_document_level, known_labels
+    from kgbuild.extraction.train import is_document_level, leave_out_unknown_labels
 
     try:
         examples = _read_files(data)
         examples, dev_examples = _dev_split(examples, dev, holdout)
         extractor = RelationExtractor.load(model)
-        examples, dropped = known_labels(examples, extractor.config, model)  # as train --init leaves them out
-        dev_examples, dropped_dev = known_labels(dev_examples, extractor.config, model)
-        if dropped + dropped_dev:
-            logging.warning("left out %d gold relations whose label %s does not have", dropped + dropped_dev, model)
+        # as train --init leaves them out
+        examples, dev_examples, _ = leave_out_unknown_labels(examples, dev_examples, extractor.config, model)
         if metric == "auto":
             metric = "gold_entities" if is_document_level(examples) else "end_to_end"
         report = calibrate(extractor, examples, dev_examples, metric, type_constraints)

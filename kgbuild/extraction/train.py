@@ -160,11 +160,7 @@ def train(
             pronoun_mentions=bool(config and config.pronoun_mentions) or model.config.pronoun_mentions,
         )
         config = model.config
-        train_examples, dropped_train = known_labels(train_examples, config, init)
-        dev_examples, dropped_dev = known_labels(dev_examples, config, init)
-        dropped = dropped_train + dropped_dev
-        if dropped:
-            log.warning("left out %d gold relations whose label %s does not have", dropped, init)
+        train_examples, dev_examples, dropped = leave_out_unknown_labels(train_examples, dev_examples, config, init)
     else:
         entity_types, relation_types = label_sets([*train_examples, *dev_examples])
         if config is None:
@@ -385,6 +381,18 @@ def _python_rng(saved: Any) -> tuple[Any, ...]:
     """Rebuild `random.getstate()`'s nested tuple from what a checkpoint round trip made of it."""
     version, internal, gauss = saved
     return (version, tuple(internal), gauss)
+
+
+def leave_out_unknown_labels(
+    train_examples: Sequence[Example], dev_examples: Sequence[Example], config: ExtractorConfig, model: str | Path
+) -> tuple[list[Example], list[Example], int]:
+    """`known_labels` on both splits for a saved `model`, with one warning for the relations left out."""
+    train_examples, dropped_train = known_labels(train_examples, config, model)
+    dev_examples, dropped_dev = known_labels(dev_examples, config, model)
+    dropped = dropped_train + dropped_dev
+    if dropped:
+        log.warning("left out %d gold relations whose label %s does not have", dropped, model)
+    return train_examples, dev_examples, dropped
 
 
 def known_labels(examples: Sequence[Example], config: ExtractorConfig, init: str | Path) -> tuple[list[Example], int]:
